@@ -1,0 +1,262 @@
+//! Users: login, display name, argon2 password, roles.
+
+use super::permissions;
+use crate::error::{CoreError, FieldErrors, Result};
+use crate::events::Event;
+use crate::store::{flag, on_unique, Actor, Change, Store, WriteTx};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use std::collections::BTreeSet;
+
+/// A user as listed and edited by administrators.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Login code.
+    pub login: String,
+    /// Name shown in the interface and on tickets.
+    pub display_name: String,
+    /// Disabled users cannot log in.
+    pub active: bool,
+    /// Role codes.
+    pub roles: Vec<String>,
+}
+
+/// An authenticated user with the union of their roles' permissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    /// Id.
+    pub id: i64,
+    /// Login code.
+    pub login: String,
+    /// Display name.
+    pub display_name: String,
+    /// Every permission granted by every role.
+    pub permissions: BTreeSet<String>,
+}
+
+impl AuthUser {
+    /// True when the user holds `perm`.
+    pub fn can(&self, perm: &str) -> bool {
+        self.permissions.contains(perm)
+    }
+    /// The actor for writes made by this user.
+    pub fn actor(&self) -> Actor {
+        Actor::user(self.id, &self.login)
+    }
+}
+
+/// Minimum password length.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Hashes a password with argon2id (off the async executor).
+pub async fn hash_password(password: &str) -> Result<String> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| CoreError::Internal(format!("hachage du mot de passe : {e}")))
+    })
+    .await
+    .map_err(|e| CoreError::Internal(e.to_string()))?
+}
+
+async fn verify_password(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_string(), hash.to_string());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn validate(login: &str, display_name: &str, password: Option<&str>) -> Result<()> {
+    let mut e = FieldErrors::new();
+    let ok_chars = login.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    if login.is_empty() || login.len() > 64 || !ok_chars {
+        e.add("login", "identifiant obligatoire : lettres, chiffres, . _ - @ (64 au plus)");
+    }
+    if display_name.trim().is_empty() {
+        e.add("display_name", "nom obligatoire");
+    }
+    if let Some(p) = password {
+        if p.chars().count() < MIN_PASSWORD_LEN {
+            e.add("password", format!("mot de passe trop court ({MIN_PASSWORD_LEN} caractères au moins)"));
+        }
+    }
+    e.into_result()
+}
+
+async fn role_ids(tx: &mut WriteTx, codes: &[String]) -> Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    for code in codes {
+        let id: Option<(i64,)> = sqlx::query_as("SELECT id FROM roles WHERE code = $1")
+            .bind(code)
+            .fetch_optional(tx.conn())
+            .await?;
+        match id {
+            Some((id,)) => ids.push(id),
+            None => return Err(CoreError::invalid("roles", format!("profil inconnu : {code}"))),
+        }
+    }
+    Ok(ids)
+}
+
+async fn write_roles(tx: &mut WriteTx, user_id: i64, ids: &[i64]) -> Result<()> {
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(user_id).execute(tx.conn()).await?;
+    for id in ids {
+        sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Creates a user with the given role codes.
+pub async fn create_user(store: &Store, actor: &Actor, login: &str, display_name: &str, password: &str, roles: &[String]) -> Result<User> {
+    let login = login.trim();
+    validate(login, display_name, Some(password))?;
+    let hash = hash_password(password).await?;
+    let mut tx = store.write(actor).await?;
+    let ids = role_ids(&mut tx, roles).await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO users (login, display_name, password_hash, active, created_at) VALUES ($1, $2, $3, 1, $4) RETURNING id",
+    )
+    .bind(login)
+    .bind(display_name.trim())
+    .bind(&hash)
+    .bind(crate::time::now_db())
+    .fetch_one(tx.conn())
+    .await
+    .map_err(|e| on_unique(e, format!("l'identifiant « {login} » existe déjà")))?;
+    write_roles(&mut tx, id, &ids).await?;
+    let user = User { id, login: login.into(), display_name: display_name.trim().into(), active: true, roles: roles.to_vec() };
+    tx.record(
+        Change::new("user.create", "user", id).after(&user),
+        Some(Event::UserCreated { user_id: id, login: login.into() }),
+    )
+    .await?;
+    tx.record(Change::new("user.roles", "user", id).after(&roles), Some(Event::UserRolesSet { user_id: id, role_ids: ids }))
+        .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Changes a user's display name, active flag, roles and (optionally) password.
+pub async fn update_user(store: &Store, actor: &Actor, id: i64, display_name: &str, active: bool, roles: &[String], password: Option<&str>) -> Result<User> {
+    let before = get_user(store, id).await?;
+    validate(&before.login, display_name, password)?;
+    let hash = match password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    let mut tx = store.write(actor).await?;
+    let ids = role_ids(&mut tx, roles).await?;
+    sqlx::query("UPDATE users SET display_name = $1, active = $2 WHERE id = $3")
+        .bind(display_name.trim())
+        .bind(active as i64)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    if let Some(h) = &hash {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(h).bind(id).execute(tx.conn()).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(tx.conn()).await?;
+    }
+    write_roles(&mut tx, id, &ids).await?;
+    let after = User { id, login: before.login.clone(), display_name: display_name.trim().into(), active, roles: roles.to_vec() };
+    tx.record(
+        Change::new(if hash.is_some() { "user.update_password" } else { "user.update" }, "user", id)
+            .before(&before)
+            .after(&after),
+        Some(Event::UserUpdated { user_id: id, active }),
+    )
+    .await?;
+    tx.record(Change::new("user.roles", "user", id).before(&before.roles).after(&roles), Some(Event::UserRolesSet { user_id: id, role_ids: ids }))
+        .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// One user by id.
+pub async fn get_user(store: &Store, id: i64) -> Result<User> {
+    list_users(store)
+        .await?
+        .into_iter()
+        .find(|u| u.id == id)
+        .ok_or_else(|| CoreError::NotFound(format!("utilisateur {id}")))
+}
+
+/// One user by login.
+pub async fn find_by_login(store: &Store, login: &str) -> Result<Option<User>> {
+    Ok(list_users(store).await?.into_iter().find(|u| u.login == login))
+}
+
+/// Every user with their role codes, by login.
+pub async fn list_users(store: &Store) -> Result<Vec<User>> {
+    let rows: Vec<(i64, String, String, i64)> =
+        sqlx::query_as("SELECT id, login, display_name, active FROM users ORDER BY login").fetch_all(store.pool()).await?;
+    let links: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT ur.user_id, r.code FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.code",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, login, display_name, active)| User {
+            id,
+            login,
+            display_name,
+            active: flag(active),
+            roles: links.iter().filter(|(u, _)| *u == id).map(|(_, c)| c.clone()).collect(),
+        })
+        .collect())
+}
+
+/// The authenticated view of a user: their permissions. `None` if unknown or disabled.
+pub async fn auth_user(store: &Store, id: i64) -> Result<Option<AuthUser>> {
+    let row: Option<(String, String, i64)> = sqlx::query_as("SELECT login, display_name, active FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    let Some((login, display_name, active)) = row else { return Ok(None) };
+    if !flag(active) {
+        return Ok(None);
+    }
+    let perms: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT rp.permission FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = $1",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(Some(AuthUser {
+        id,
+        login,
+        display_name,
+        permissions: perms.into_iter().map(|p| p.0).filter(|p| permissions::is_known(p)).collect(),
+    }))
+}
+
+/// Checks a login and password. Failures are audited; the caller throttles.
+pub async fn verify_login(store: &Store, login: &str, password: &str) -> Result<AuthUser> {
+    let row: Option<(i64, String, i64)> = sqlx::query_as("SELECT id, password_hash, active FROM users WHERE login = $1")
+        .bind(login.trim())
+        .fetch_optional(store.pool())
+        .await?;
+    // Hash even for unknown logins, so timing does not reveal which logins exist.
+    let (id, hash, active) = row.unwrap_or((0, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(), 0));
+    let ok = verify_password(password, &hash).await;
+    if ok && flag(active) {
+        if let Some(u) = auth_user(store, id).await? {
+            return Ok(u);
+        }
+    }
+    crate::store::audit_only(store, &Actor::system(), "login.failed", "user", serde_json::json!({ "login": login.trim() })).await?;
+    Err(CoreError::BadCredentials)
+}

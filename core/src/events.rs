@@ -1,0 +1,142 @@
+//! The event enum: every state change of the core, as a past-tense fact.
+//!
+//! Each write appends one of these to the `outbox` table in the same transaction as the data
+//! (see [`crate::store::WriteTx::record`]); the pipelines drain the outbox into the Avro log.
+//! Variants carry ids, amounts in cents and what the warehouse needs to project them.
+//! Evolve only by adding variants or optional fields: old segments must stay readable.
+
+use crate::store::Actor;
+use serde::{Deserialize, Serialize};
+
+/// Version of the event schema, bumped when a variant or an optional field is added.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A fact that happened in the core.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Event {
+    UserCreated { user_id: i64, login: String },
+    UserUpdated { user_id: i64, active: bool },
+    UserRolesSet { user_id: i64, role_ids: Vec<i64> },
+    RoleCreated { role_id: i64, code: String, permissions: Vec<String> },
+    RoleUpdated { role_id: i64, code: String, permissions: Vec<String> },
+    ApiTokenCreated { token_id: i64, user_id: i64 },
+    VenueCreated { venue_id: i64, name: String, main_site: bool },
+    HallCreated { hall_id: i64, venue_id: i64, name: String },
+    LayoutCreated { layout_id: i64, hall_id: i64, name: String, numbered: bool, capacity: i64 },
+    SeatPlanImported { layout_id: i64, seats: i64, pmr_places: i64 },
+    SeasonCreated { season_id: i64, name: String, starts_on: String, ends_on: String },
+    SeasonCarriedOver { from_season_id: i64, to_season_id: i64 },
+    PriceCategoryCreated { price_category_id: i64, code: String, name: String, needs_proof: bool },
+    PriceGridSet { season_id: i64, tier: String, price_category_id: i64, amount_cents: i64 },
+    ShowCreated {
+        show_id: i64,
+        season_id: i64,
+        name: String,
+        discipline: String,
+        audience: String,
+        tier: String,
+        vat_rate_bp: i64,
+        is_creation: bool,
+    },
+    ShowUpdated { show_id: i64, name: String, discipline: String, tier: String, archived: bool },
+    ShowDuplicated { source_show_id: i64, show_id: i64 },
+    ShowPriceSet { show_id: i64, price_category_id: i64, amount_cents: Option<i64> },
+    PerformanceCreated { performance_id: i64, show_id: i64, hall_id: i64, layout_id: i64, starts_at: String, capacity: i64 },
+    PerformanceUpdated { performance_id: i64, layout_id: i64, starts_at: String, cancelled: bool },
+    QuotaSet { performance_id: i64, family: String, places: i64 },
+    ProductCreated { product_id: i64, season_id: i64, kind: String, name: String, price_cents: Option<i64> },
+}
+
+impl Event {
+    /// The variant's name, stored beside the payload for quick filtering.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::UserCreated { .. } => "user_created",
+            Event::UserUpdated { .. } => "user_updated",
+            Event::UserRolesSet { .. } => "user_roles_set",
+            Event::RoleCreated { .. } => "role_created",
+            Event::RoleUpdated { .. } => "role_updated",
+            Event::ApiTokenCreated { .. } => "api_token_created",
+            Event::VenueCreated { .. } => "venue_created",
+            Event::HallCreated { .. } => "hall_created",
+            Event::LayoutCreated { .. } => "layout_created",
+            Event::SeatPlanImported { .. } => "seat_plan_imported",
+            Event::SeasonCreated { .. } => "season_created",
+            Event::SeasonCarriedOver { .. } => "season_carried_over",
+            Event::PriceCategoryCreated { .. } => "price_category_created",
+            Event::PriceGridSet { .. } => "price_grid_set",
+            Event::ShowCreated { .. } => "show_created",
+            Event::ShowUpdated { .. } => "show_updated",
+            Event::ShowDuplicated { .. } => "show_duplicated",
+            Event::ShowPriceSet { .. } => "show_price_set",
+            Event::PerformanceCreated { .. } => "performance_created",
+            Event::PerformanceUpdated { .. } => "performance_updated",
+            Event::QuotaSet { .. } => "quota_set",
+            Event::ProductCreated { .. } => "product_created",
+        }
+    }
+}
+
+/// An event with its identity, time, actor and schema version: one outbox row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    /// Unique id (UUID v4), the key that makes replays idempotent.
+    pub event_id: String,
+    /// When it happened, UTC, storage format.
+    pub occurred_at: String,
+    /// Login of the actor (`system` for the CLI).
+    pub actor: String,
+    /// The actor's user id.
+    pub actor_id: Option<i64>,
+    /// Event schema version.
+    pub schema_version: u32,
+    /// The fact itself.
+    pub event: Event,
+}
+
+impl EventEnvelope {
+    /// Wraps `event` with a fresh id and the current time.
+    pub fn new(actor: &Actor, event: Event) -> Self {
+        EventEnvelope {
+            event_id: uuid::Uuid::new_v4().to_string(),
+            occurred_at: crate::time::now_db(),
+            actor: actor.login.clone(),
+            actor_id: actor.user_id,
+            schema_version: SCHEMA_VERSION,
+            event,
+        }
+    }
+}
+
+/// Reads the outbox in sequence order (for tests, `parterre` diagnostics and the pipelines).
+pub async fn read_outbox(store: &crate::Store, after_seq: i64, limit: i64) -> crate::error::Result<Vec<(i64, EventEnvelope)>> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT seq, payload FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(store.pool())
+            .await?;
+    rows.into_iter()
+        .map(|(seq, p)| Ok((seq, serde_json::from_str(&p)?)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_round_trips_through_json() {
+        let env = EventEnvelope::new(
+            &Actor::system(),
+            Event::QuotaSet { performance_id: 3, family: "school".into(), places: 40 },
+        );
+        let text = serde_json::to_string(&env).unwrap();
+        assert!(text.contains("\"type\":\"quota_set\""));
+        let back: EventEnvelope = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, env);
+        assert_eq!(back.event.kind(), "quota_set");
+    }
+}
