@@ -1,1 +1,250 @@
-fn main() {}
+//! `parterre`: the command line. Argument parsing and wiring only; the work is in the crates.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use parterre_core::auth::{tokens, users};
+use parterre_core::catalog::{plans, seasons};
+use parterre_core::{Actor, Store};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Parterre: box office, audience CRM and analytics warehouse for performing-arts venues.
+#[derive(Debug, Parser)]
+#[command(name = "parterre", version, about)]
+struct Cli {
+    /// Data folder: the SQLite file, the Avro log and the Parquet warehouse.
+    #[arg(long, global = true, env = "PARTERRE_DATA", default_value = "./parterre-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load the demo season (the season containing today); running it again changes nothing.
+    Demo {
+        /// Pretend today is this date (YYYY-MM-DD), for reproducible runs.
+        #[arg(long)]
+        today: Option<String>,
+    },
+    /// Serve the web application and the API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Load the demo first (if not already loaded).
+        #[arg(long)]
+        demo: bool,
+        /// With --demo: pretend today is this date (YYYY-MM-DD).
+        #[arg(long)]
+        today: Option<String>,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Halls and seat plans.
+    Hall {
+        #[command(subcommand)]
+        command: HallCommand,
+    },
+    /// Seasons.
+    Season {
+        #[command(subcommand)]
+        command: SeasonCommand,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        /// Login code.
+        login: String,
+        /// Role code (repeat for several roles).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Display name (defaults to the login).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List users and their roles.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user; the token is printed on the last line.
+    Create {
+        /// Login of the user the token acts for.
+        login: String,
+        /// What the token is for.
+        #[arg(long, default_value = "script")]
+        label: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum HallCommand {
+    /// List halls and layouts with their capacities.
+    List,
+    /// Import the seat plan of a numbered layout from a `;` CSV: rang;numero;cote;zone;pmr;x;y
+    ImportPlan {
+        /// Layout id (see `parterre hall list`).
+        #[arg(long)]
+        layout: i64,
+        /// CSV file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SeasonCommand {
+    /// List seasons.
+    List,
+    /// Copy a season's price grid and products (and shows as templates) into the next season.
+    CarryOver {
+        /// Season name, e.g. 2026-2027.
+        #[arg(long)]
+        from: String,
+        /// Also copy the shows, archived, as templates.
+        #[arg(long)]
+        with_shows: bool,
+    },
+}
+
+fn parse_today(s: Option<&str>) -> Result<chrono::NaiveDate> {
+    match s {
+        None => Ok(parterre_core::time::today_paris()),
+        Some(s) => parterre_core::time::date_from_db(s).with_context(|| format!("date invalide « {s} » : format attendu AAAA-MM-JJ")),
+    }
+}
+
+async fn load_demo(store: &Store, today: Option<&str>) -> Result<()> {
+    let report = parterre_core::demo::load(store, parse_today(today)?).await?;
+    if report.created {
+        println!("Démonstration chargée : saison {}, {} spectacles, {} séances.", report.season, report.shows, report.performances);
+    } else {
+        println!("Démonstration déjà chargée pour la saison {} ({} spectacles, {} séances) : rien à faire.", report.season, report.shows, report.performances);
+    }
+    if let Some(p) = report.admin_password {
+        println!("Utilisateur « admin » créé. Mot de passe (affiché une seule fois) : {p}");
+    }
+    Ok(())
+}
+
+fn read_password() -> Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Mot de passe : ");
+        std::io::stderr().flush().ok();
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).context("lecture du mot de passe sur l'entrée standard")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        bail!("mot de passe vide : fournissez-le sur l'entrée standard");
+    }
+    Ok(password)
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+    println!("Arrêt demandé, fin des requêtes en cours…");
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let store = Store::open_default(&cli.data).await.context("ouverture de la base")?;
+    match cli.command {
+        Command::Migrate => println!("Base à jour."),
+        Command::Demo { today } => load_demo(&store, today.as_deref()).await?,
+        Command::Serve { bind, demo, today } => {
+            if demo {
+                load_demo(&store, today.as_deref()).await?;
+            }
+            let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("impossible d'écouter sur {bind}"))?;
+            println!("Parterre écoute sur http://{}", listener.local_addr()?);
+            parterre_ui::serve(store.clone(), listener, shutdown_signal()).await?;
+        }
+        Command::User { command: UserCommand::Add { login, roles, name } } => {
+            let password = read_password()?;
+            let u = users::create_user(&store, &Actor::system(), &login, name.as_deref().unwrap_or(&login), &password, &roles).await?;
+            println!("Utilisateur « {} » créé (profils : {}).", u.login, u.roles.join(", "));
+        }
+        Command::User { command: UserCommand::List } => {
+            for u in users::list_users(&store).await? {
+                println!("{}\t{}\t{}\t{}", u.login, u.display_name, if u.active { "actif" } else { "désactivé" }, u.roles.join(","));
+            }
+        }
+        Command::Token { command: TokenCommand::Create { login, label } } => {
+            let token = tokens::create_token(&store, &Actor::system(), &login, &label).await?;
+            println!("Jeton créé pour « {login} ». Conservez-le, il ne sera plus affiché :");
+            println!("{token}");
+        }
+        Command::Hall { command: HallCommand::List } => {
+            println!("configuration\tlieu\tsalle\tnom\tplacement\tjauge\tpmr");
+            for h in parterre_core::catalog::venues::list_hall_layouts(&store).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    h.layout_id,
+                    h.venue_name,
+                    h.hall_name,
+                    h.layout_name,
+                    if h.numbered { "numéroté" } else { "libre" },
+                    h.capacity,
+                    h.pmr_places
+                );
+            }
+        }
+        Command::Hall { command: HallCommand::ImportPlan { layout, file } } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("lecture de {}", file.display()))?;
+            let text = String::from_utf8(bytes).with_context(|| format!("{} n'est pas en UTF-8", file.display()))?;
+            let seats = plans::parse_plan_csv(&text)?;
+            let n = plans::import_plan(&store, &Actor::system(), layout, &seats).await?;
+            println!("{n} sièges importés.");
+        }
+        Command::Season { command: SeasonCommand::List } => {
+            let today = parterre_core::time::today_paris();
+            for s in seasons::list_seasons(&store).await? {
+                println!("{}\t{}\t{}{}", s.name, s.starts_on, s.ends_on, if s.contains(today) { "\ten cours" } else { "" });
+            }
+        }
+        Command::Season { command: SeasonCommand::CarryOver { from, with_shows } } => {
+            let season = seasons::find_season(&store, &from).await?.with_context(|| format!("saison inconnue : {from}"))?;
+            let r = seasons::carry_over(&store, &Actor::system(), season.id, with_shows).await?;
+            println!("Report effectué : {} prix, {} produits, {} spectacles modèles.", r.grid_cells, r.products, r.show_templates);
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("erreur : {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("erreur : {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

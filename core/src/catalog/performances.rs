@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 /// Places held back for a family of buyers (school, group, company, invitation…).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Quota {
     /// Family code (see [`super::QUOTA_FAMILIES`]).
     pub family: String,
@@ -64,6 +65,7 @@ impl Performance {
 /// What a form or the API sends to create or edit a performance.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PerformanceInput {
     /// Show.
     pub show_id: Option<i64>,

@@ -59,6 +59,7 @@ pub struct Show {
 /// What a form or the API sends to create or edit a show.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShowInput {
     /// Season (the current one when absent).
     pub season_id: Option<i64>,
