@@ -74,6 +74,16 @@ fn input_from(form: &FormData, errors: &mut FieldErrors) -> ShowInput {
     }
 }
 
+/// Parse errors of the form plus every rule the core would check, so all fields are reported.
+fn all_errors(input: &ShowInput, mut errors: FieldErrors) -> CoreError {
+    if let Err(CoreError::Invalid(e)) = input.validate(0) {
+        for (k, v) in e.0 {
+            errors.0.entry(k).or_insert(v);
+        }
+    }
+    CoreError::Invalid(errors)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn form_page(state: &SharedState, user: &PageUser, heading: &str, action: &str, f: &ShowInput, errors: &FieldErrors, prices: Vec<minijinja::Value>, status: StatusCode) -> AppResult<Response> {
     let store = &state.store;
@@ -111,11 +121,13 @@ async fn create(State(state): State<SharedState>, user: PageUser, Form(form): Fo
     user.check_csrf(form.csrf())?;
     let mut errors = FieldErrors::new();
     let input = input_from(&form, &mut errors);
-    let result = if errors.is_empty() { shows::create_show(&state.store, &user.user.actor(), &input).await } else { Err(CoreError::Invalid(errors.clone())) };
+    let result = if errors.is_empty() { shows::create_show(&state.store, &user.user.actor(), &input).await } else { Err(all_errors(&input, errors.clone())) };
     match result {
         Ok(show) => Ok(done(&format!("/admin/shows?season={}", show.season_id))),
         Err(CoreError::Invalid(mut e)) => {
-            e.0.extend(errors.0);
+            for (k, v) in errors.0 {
+                e.0.entry(k).or_insert(v);
+            }
             form_page(&state, &user, "Nouveau spectacle", "/admin/shows", &input, &e, vec![], StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(page_err(e)),
@@ -146,11 +158,13 @@ async fn update(State(state): State<SharedState>, user: PageUser, Path(id): Path
     let show = shows::get_show(&state.store, id).await.map_err(page_err)?;
     let mut errors = FieldErrors::new();
     let input = input_from(&form, &mut errors);
-    let result = if errors.is_empty() { shows::update_show(&state.store, &user.user.actor(), id, &input).await } else { Err(CoreError::Invalid(errors.clone())) };
+    let result = if errors.is_empty() { shows::update_show(&state.store, &user.user.actor(), id, &input).await } else { Err(all_errors(&input, errors.clone())) };
     match result {
         Ok(s) => Ok(done(&format!("/admin/shows?season={}", s.season_id))),
         Err(CoreError::Invalid(mut e)) => {
-            e.0.extend(errors.0);
+            for (k, v) in errors.0 {
+                e.0.entry(k).or_insert(v);
+            }
             let prices = price_rows(&state, &show).await?;
             let heading = format!("Modifier « {} »", show.name);
             form_page(&state, &user, &heading, &format!("/admin/shows/{id}"), &input, &e, prices, StatusCode::UNPROCESSABLE_ENTITY).await

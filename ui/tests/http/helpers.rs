@@ -1,0 +1,84 @@
+//! Spawning the app and making users with given permissions.
+
+use parterre_core::auth::{roles, tokens, users};
+use parterre_core::testing::TestDb;
+use parterre_core::{Actor, Store};
+use reqwest::redirect::Policy;
+use reqwest::Client;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Store,
+    pub admin_password: String,
+    stop: Option<oneshot::Sender<()>>,
+    db: Option<TestDb>,
+}
+
+impl TestApp {
+    pub async fn spawn(db: TestDb) -> TestApp {
+        let store = db.open().await.expect("store");
+        let report = parterre_core::demo::load(&store, parterre_core::time::today_paris()).await.expect("demo");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let s = store.clone();
+        tokio::spawn(async move {
+            parterre_ui::serve(s, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestApp { base, store, admin_password: report.admin_password.unwrap(), stop: Some(tx), db: Some(db) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A user holding exactly `perms` (through a role of their own); returns its API token.
+    pub async fn user_with(&self, login: &str, perms: &[&str]) -> String {
+        let sys = Actor::system();
+        let perms: Vec<String> = perms.iter().map(|p| p.to_string()).collect();
+        let role_code = format!("r_{}", login.replace(['-', '.'], "_"));
+        roles::create_role(&self.store, &sys, &role_code, login, &perms).await.unwrap();
+        users::create_user(&self.store, &sys, login, login, "motdepasse", &[role_code]).await.unwrap();
+        tokens::create_token(&self.store, &sys, login, "test").await.unwrap()
+    }
+
+    /// A browser (cookie jar, no automatic redirects) logged in as `login`.
+    pub async fn browser(&self, login: &str, password: &str) -> Client {
+        let c = Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
+        let r = c.post(self.url("/login")).form(&[("login", login), ("password", password), ("next", "/")]).send().await.unwrap();
+        assert_eq!(r.status(), 303, "login of {login} failed");
+        c
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        self.store.close().await;
+        if let Some(db) = self.db.take() {
+            db.cleanup().await;
+        }
+    }
+}
+
+/// Every backend, each with a fresh app.
+pub async fn apps() -> Vec<TestDb> {
+    TestDb::all().await.expect("test databases")
+}
+
+/// A client that does not follow redirects and keeps no cookies.
+pub fn anonymous() -> Client {
+    Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+/// The CSRF token of a page's first form.
+pub async fn csrf(client: &Client, url: &str) -> String {
+    let html = client.get(url).send().await.unwrap().text().await.unwrap();
+    let i = html.find("name=\"csrf\" value=\"").expect("page has a CSRF field") + "name=\"csrf\" value=\"".len();
+    html[i..i + 64].to_string()
+}

@@ -1,0 +1,6 @@
+//! HTTP tests of the web app: the real server on port 0 with a fresh database per test, on
+//! SQLite always and on PostgreSQL when `PARTERRE_TEST_PG` is set.
+
+mod api;
+mod helpers;
+mod pages;
