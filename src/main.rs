@@ -131,9 +131,15 @@ fn parse_today(s: Option<&str>) -> Result<chrono::NaiveDate> {
 async fn load_demo(store: &Store, today: Option<&str>) -> Result<()> {
     let report = parterre_core::demo::load(store, parse_today(today)?).await?;
     if report.created {
-        println!("Démonstration chargée : saison {}, {} spectacles, {} séances.", report.season, report.shows, report.performances);
+        println!(
+            "Démonstration chargée : saison {}, {} spectacles, {} séances.",
+            report.season, report.shows, report.performances
+        );
     } else {
-        println!("Démonstration déjà chargée pour la saison {} ({} spectacles, {} séances) : rien à faire.", report.season, report.shows, report.performances);
+        println!(
+            "Démonstration déjà chargée pour la saison {} ({} spectacles, {} séances) : rien à faire.",
+            report.season, report.shows, report.performances
+        );
     }
     if let Some(p) = report.admin_password {
         println!("Utilisateur « admin » créé. Mot de passe (affiché une seule fois) : {p}");
@@ -148,7 +154,10 @@ fn read_password() -> Result<String> {
         std::io::stderr().flush().ok();
     }
     let mut line = String::new();
-    stdin.lock().read_line(&mut line).context("lecture du mot de passe sur l'entrée standard")?;
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("lecture du mot de passe sur l'entrée standard")?;
     let password = line.trim_end_matches(['\n', '\r']).to_string();
     if password.is_empty() {
         bail!("mot de passe vide : fournissez-le sur l'entrée standard");
@@ -170,26 +179,50 @@ async fn run(cli: Cli) -> Result<()> {
             if demo {
                 load_demo(&store, today.as_deref()).await?;
             }
-            let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("impossible d'écouter sur {bind}"))?;
+            let listener = tokio::net::TcpListener::bind(&bind)
+                .await
+                .with_context(|| format!("impossible d'écouter sur {bind}"))?;
             println!("Parterre écoute sur http://{}", listener.local_addr()?);
             parterre_ui::serve(store.clone(), listener, shutdown_signal()).await?;
         }
-        Command::User { command: UserCommand::Add { login, roles, name } } => {
+        Command::User {
+            command: UserCommand::Add { login, roles, name },
+        } => {
             let password = read_password()?;
-            let u = users::create_user(&store, &Actor::system(), &login, name.as_deref().unwrap_or(&login), &password, &roles).await?;
+            let u = users::create_user(
+                &store,
+                &Actor::system(),
+                &login,
+                name.as_deref().unwrap_or(&login),
+                &password,
+                &roles,
+            )
+            .await?;
             println!("Utilisateur « {} » créé (profils : {}).", u.login, u.roles.join(", "));
         }
-        Command::User { command: UserCommand::List } => {
+        Command::User {
+            command: UserCommand::List,
+        } => {
             for u in users::list_users(&store).await? {
-                println!("{}\t{}\t{}\t{}", u.login, u.display_name, if u.active { "actif" } else { "désactivé" }, u.roles.join(","));
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.login,
+                    u.display_name,
+                    if u.active { "actif" } else { "désactivé" },
+                    u.roles.join(",")
+                );
             }
         }
-        Command::Token { command: TokenCommand::Create { login, label } } => {
+        Command::Token {
+            command: TokenCommand::Create { login, label },
+        } => {
             let token = tokens::create_token(&store, &Actor::system(), &login, &label).await?;
             println!("Jeton créé pour « {login} ». Conservez-le, il ne sera plus affiché :");
             println!("{token}");
         }
-        Command::Hall { command: HallCommand::List } => {
+        Command::Hall {
+            command: HallCommand::List,
+        } => {
             println!("configuration\tlieu\tsalle\tnom\tplacement\tjauge\tpmr");
             for h in parterre_core::catalog::venues::list_hall_layouts(&store).await? {
                 println!(
@@ -204,23 +237,40 @@ async fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
-        Command::Hall { command: HallCommand::ImportPlan { layout, file } } => {
+        Command::Hall {
+            command: HallCommand::ImportPlan { layout, file },
+        } => {
             let bytes = std::fs::read(&file).with_context(|| format!("lecture de {}", file.display()))?;
             let text = String::from_utf8(bytes).with_context(|| format!("{} n'est pas en UTF-8", file.display()))?;
             let seats = plans::parse_plan_csv(&text)?;
             let n = plans::import_plan(&store, &Actor::system(), layout, &seats).await?;
             println!("{n} sièges importés.");
         }
-        Command::Season { command: SeasonCommand::List } => {
+        Command::Season {
+            command: SeasonCommand::List,
+        } => {
             let today = parterre_core::time::today_paris();
             for s in seasons::list_seasons(&store).await? {
-                println!("{}\t{}\t{}{}", s.name, s.starts_on, s.ends_on, if s.contains(today) { "\ten cours" } else { "" });
+                println!(
+                    "{}\t{}\t{}{}",
+                    s.name,
+                    s.starts_on,
+                    s.ends_on,
+                    if s.contains(today) { "\ten cours" } else { "" }
+                );
             }
         }
-        Command::Season { command: SeasonCommand::CarryOver { from, with_shows } } => {
-            let season = seasons::find_season(&store, &from).await?.with_context(|| format!("saison inconnue : {from}"))?;
+        Command::Season {
+            command: SeasonCommand::CarryOver { from, with_shows },
+        } => {
+            let season = seasons::find_season(&store, &from)
+                .await?
+                .with_context(|| format!("saison inconnue : {from}"))?;
             let r = seasons::carry_over(&store, &Actor::system(), season.id, with_shows).await?;
-            println!("Report effectué : {} prix, {} produits, {} spectacles modèles.", r.grid_cells, r.products, r.show_templates);
+            println!(
+                "Report effectué : {} prix, {} produits, {} spectacles modèles.",
+                r.grid_cells, r.products, r.show_templates
+            );
         }
     }
     store.close().await;

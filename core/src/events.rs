@@ -16,20 +16,76 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum Event {
-    UserCreated { user_id: i64, login: String },
-    UserUpdated { user_id: i64, active: bool },
-    UserRolesSet { user_id: i64, role_ids: Vec<i64> },
-    RoleCreated { role_id: i64, code: String, permissions: Vec<String> },
-    RoleUpdated { role_id: i64, code: String, permissions: Vec<String> },
-    ApiTokenCreated { token_id: i64, user_id: i64 },
-    VenueCreated { venue_id: i64, name: String, main_site: bool },
-    HallCreated { hall_id: i64, venue_id: i64, name: String },
-    LayoutCreated { layout_id: i64, hall_id: i64, name: String, numbered: bool, capacity: i64 },
-    SeatPlanImported { layout_id: i64, seats: i64, pmr_places: i64 },
-    SeasonCreated { season_id: i64, name: String, starts_on: String, ends_on: String },
-    SeasonCarriedOver { from_season_id: i64, to_season_id: i64 },
-    PriceCategoryCreated { price_category_id: i64, code: String, name: String, needs_proof: bool },
-    PriceGridSet { season_id: i64, tier: String, price_category_id: i64, amount_cents: i64 },
+    UserCreated {
+        user_id: i64,
+        login: String,
+    },
+    UserUpdated {
+        user_id: i64,
+        active: bool,
+    },
+    UserRolesSet {
+        user_id: i64,
+        role_ids: Vec<i64>,
+    },
+    RoleCreated {
+        role_id: i64,
+        code: String,
+        permissions: Vec<String>,
+    },
+    RoleUpdated {
+        role_id: i64,
+        code: String,
+        permissions: Vec<String>,
+    },
+    ApiTokenCreated {
+        token_id: i64,
+        user_id: i64,
+    },
+    VenueCreated {
+        venue_id: i64,
+        name: String,
+        main_site: bool,
+    },
+    HallCreated {
+        hall_id: i64,
+        venue_id: i64,
+        name: String,
+    },
+    LayoutCreated {
+        layout_id: i64,
+        hall_id: i64,
+        name: String,
+        numbered: bool,
+        capacity: i64,
+    },
+    SeatPlanImported {
+        layout_id: i64,
+        seats: i64,
+        pmr_places: i64,
+    },
+    SeasonCreated {
+        season_id: i64,
+        name: String,
+        starts_on: String,
+        ends_on: String,
+    },
+    SeasonCarriedOver {
+        from_season_id: i64,
+        to_season_id: i64,
+    },
+    PriceCategoryCreated {
+        price_category_id: i64,
+        code: String,
+        name: String,
+        needs_proof: bool,
+    },
+    PriceGridSet {
+        season_id: i64,
+        tier: String,
+        price_category_id: i64,
+        amount_cents: i64,
+    },
     ShowCreated {
         show_id: i64,
         season_id: i64,
@@ -40,13 +96,48 @@ pub enum Event {
         vat_rate_bp: i64,
         is_creation: bool,
     },
-    ShowUpdated { show_id: i64, name: String, discipline: String, tier: String, archived: bool },
-    ShowDuplicated { source_show_id: i64, show_id: i64 },
-    ShowPriceSet { show_id: i64, price_category_id: i64, amount_cents: Option<i64> },
-    PerformanceCreated { performance_id: i64, show_id: i64, hall_id: i64, layout_id: i64, starts_at: String, capacity: i64 },
-    PerformanceUpdated { performance_id: i64, layout_id: i64, starts_at: String, cancelled: bool },
-    QuotaSet { performance_id: i64, family: String, places: i64 },
-    ProductCreated { product_id: i64, season_id: i64, kind: String, name: String, price_cents: Option<i64> },
+    ShowUpdated {
+        show_id: i64,
+        name: String,
+        discipline: String,
+        tier: String,
+        archived: bool,
+    },
+    ShowDuplicated {
+        source_show_id: i64,
+        show_id: i64,
+    },
+    ShowPriceSet {
+        show_id: i64,
+        price_category_id: i64,
+        amount_cents: Option<i64>,
+    },
+    PerformanceCreated {
+        performance_id: i64,
+        show_id: i64,
+        hall_id: i64,
+        layout_id: i64,
+        starts_at: String,
+        capacity: i64,
+    },
+    PerformanceUpdated {
+        performance_id: i64,
+        layout_id: i64,
+        starts_at: String,
+        cancelled: bool,
+    },
+    QuotaSet {
+        performance_id: i64,
+        family: String,
+        places: i64,
+    },
+    ProductCreated {
+        product_id: i64,
+        season_id: i64,
+        kind: String,
+        name: String,
+        price_cents: Option<i64>,
+    },
 }
 
 impl Event {
@@ -112,15 +203,12 @@ impl EventEnvelope {
 
 /// Reads the outbox in sequence order (for tests, `parterre` diagnostics and the pipelines).
 pub async fn read_outbox(store: &crate::Store, after_seq: i64, limit: i64) -> crate::error::Result<Vec<(i64, EventEnvelope)>> {
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT seq, payload FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(after_seq)
-            .bind(limit)
-            .fetch_all(store.pool())
-            .await?;
-    rows.into_iter()
-        .map(|(seq, p)| Ok((seq, serde_json::from_str(&p)?)))
-        .collect()
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT seq, payload FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?;
+    rows.into_iter().map(|(seq, p)| Ok((seq, serde_json::from_str(&p)?))).collect()
 }
 
 #[cfg(test)]
@@ -131,7 +219,11 @@ mod tests {
     fn envelope_round_trips_through_json() {
         let env = EventEnvelope::new(
             &Actor::system(),
-            Event::QuotaSet { performance_id: 3, family: "school".into(), places: 40 },
+            Event::QuotaSet {
+                performance_id: 3,
+                family: "school".into(),
+                places: 40,
+            },
         );
         let text = serde_json::to_string(&env).unwrap();
         assert!(text.contains("\"type\":\"quota_set\""));

@@ -50,7 +50,7 @@ impl Money {
         let euros = (abs / 100).to_string();
         let mut grouped = String::new();
         for (i, ch) in euros.chars().enumerate() {
-            if i > 0 && (euros.len() - i) % 3 == 0 {
+            if i > 0 && (euros.len() - i).is_multiple_of(3) {
                 grouped.push('\u{202f}');
             }
             grouped.push(ch);
@@ -84,8 +84,7 @@ impl<'de> serde::Deserialize<'de> for Money {
             Raw::S(s) => s,
             Raw::N(n) => n.to_string(),
         };
-        Money::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("montant invalide : {text}")))
+        Money::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("montant invalide : {text}")))
     }
 }
 

@@ -67,11 +67,17 @@ pub struct Actor {
 impl Actor {
     /// The system itself (CLI, demo loader, background tasks).
     pub fn system() -> Self {
-        Actor { user_id: None, login: "system".into() }
+        Actor {
+            user_id: None,
+            login: "system".into(),
+        }
     }
     /// A user.
     pub fn user(id: i64, login: &str) -> Self {
-        Actor { user_id: Some(id), login: login.to_string() }
+        Actor {
+            user_id: Some(id),
+            login: login.to_string(),
+        }
     }
 }
 
@@ -129,9 +135,7 @@ impl Store {
 
     /// Opens the embedded default: `DATA/parterre.db`, creating the folder.
     pub async fn open_data_dir(data: &Path) -> Result<Self> {
-        std::fs::create_dir_all(data).map_err(|e| {
-            CoreError::Internal(format!("impossible de créer {} : {e}", data.display()))
-        })?;
+        std::fs::create_dir_all(data).map_err(|e| CoreError::Internal(format!("impossible de créer {} : {e}", data.display())))?;
         let file = data.join("parterre.db");
         Self::open(&format!("sqlite://{}?mode=rwc", file.display())).await
     }
@@ -165,7 +169,11 @@ impl Store {
     /// Starts a write transaction on behalf of `actor`.
     pub async fn write(&self, actor: &Actor) -> Result<WriteTx> {
         let tx = self.writer.begin().await?;
-        Ok(WriteTx { tx, actor: actor.clone(), changes: 0 })
+        Ok(WriteTx {
+            tx,
+            actor: actor.clone(),
+            changes: 0,
+        })
     }
 
     /// Reads a setting.
@@ -260,16 +268,14 @@ impl WriteTx {
         .await?;
         if let Some(event) = event {
             let env = EventEnvelope::new(&self.actor, event);
-            sqlx::query(
-                "INSERT INTO outbox (event_id, occurred_at, kind, actor, payload) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&env.event_id)
-            .bind(&env.occurred_at)
-            .bind(env.event.kind())
-            .bind(&env.actor)
-            .bind(serde_json::to_string(&env)?)
-            .execute(&mut *self.tx)
-            .await?;
+            sqlx::query("INSERT INTO outbox (event_id, occurred_at, kind, actor, payload) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&env.event_id)
+                .bind(&env.occurred_at)
+                .bind(env.event.kind())
+                .bind(&env.actor)
+                .bind(serde_json::to_string(&env)?)
+                .execute(&mut *self.tx)
+                .await?;
         }
         self.changes += 1;
         Ok(())
@@ -278,9 +284,7 @@ impl WriteTx {
     /// Commits. A write transaction that recorded nothing is a bug: it is refused.
     pub async fn commit(self) -> Result<()> {
         if self.changes == 0 {
-            return Err(CoreError::Internal(
-                "écriture sans trace d'audit refusée".into(),
-            ));
+            return Err(CoreError::Internal("écriture sans trace d'audit refusée".into()));
         }
         self.tx.commit().await?;
         Ok(())
@@ -290,8 +294,17 @@ impl WriteTx {
 /// Records an audit row outside any data change (refused access, failed login).
 pub async fn audit_only(store: &Store, actor: &Actor, action: &str, entity: &str, detail: serde_json::Value) -> Result<()> {
     let mut tx = store.write(actor).await?;
-    tx.record(Change { action: action.into(), entity: entity.into(), entity_id: None, before: None, after: Some(detail) }, None)
-        .await?;
+    tx.record(
+        Change {
+            action: action.into(),
+            entity: entity.into(),
+            entity_id: None,
+            before: None,
+            after: Some(detail),
+        },
+        None,
+    )
+    .await?;
     tx.commit().await
 }
 
@@ -299,8 +312,15 @@ pub async fn audit_only(store: &Store, actor: &Actor, action: &str, entity: &str
 pub async fn put_setting(store: &Store, actor: &Actor, key: &str, value: &str) -> Result<()> {
     let before = store.setting(key).await?;
     let mut tx = store.write(actor).await?;
-    sqlx::query("DELETE FROM settings WHERE key = $1").bind(key).execute(tx.conn()).await?;
-    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)").bind(key).bind(value).execute(tx.conn()).await?;
+    sqlx::query("DELETE FROM settings WHERE key = $1")
+        .bind(key)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+        .bind(key)
+        .bind(value)
+        .execute(tx.conn())
+        .await?;
     let mut change = Change::new("setting.set", "setting", key).after(&value);
     if let Some(b) = before {
         change = change.before(&b);

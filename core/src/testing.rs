@@ -45,7 +45,12 @@ impl TestDb {
     pub fn sqlite() -> Self {
         let data_dir = scratch_dir();
         let url = format!("sqlite://{}?mode=rwc", data_dir.join("parterre.db").display());
-        TestDb { label: "sqlite", url, data_dir, pg: None }
+        TestDb {
+            label: "sqlite",
+            url,
+            data_dir,
+            pg: None,
+        }
     }
 
     /// A fresh PostgreSQL database, when `PARTERRE_TEST_PG` asks for one.
@@ -60,7 +65,12 @@ impl TestDb {
             Some(i) if i > "postgres://".len() => format!("{}/{}", &base[..i], name),
             _ => format!("{base}/{name}"),
         };
-        Ok(Some(TestDb { label: "postgres", url, data_dir: scratch_dir(), pg: Some((base, name)) }))
+        Ok(Some(TestDb {
+            label: "postgres",
+            url,
+            data_dir: scratch_dir(),
+            pg: Some((base, name)),
+        }))
     }
 
     /// Every backend to test: SQLite, plus PostgreSQL when enabled.

@@ -7,29 +7,75 @@ use parterre_core::testing::TestDb;
 use parterre_core::{events, Actor, CoreError, Money, Store};
 
 async fn outbox_kinds(store: &Store) -> Vec<String> {
-    events::read_outbox(store, 0, 100_000).await.unwrap().into_iter().map(|(_, e)| e.event.kind().to_string()).collect()
+    events::read_outbox(store, 0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.event.kind().to_string())
+        .collect()
 }
 
 async fn story(store: &Store) {
     let sys = Actor::system();
 
     // Roles: create, edit, duplicate; unknown permission refused.
-    let clerk = roles::create_role(store, &sys, "guichet", "Guichet", &["catalog.read".into(), "sales.sell".into()]).await.unwrap();
-    assert!(matches!(roles::create_role(store, &sys, "guichet", "Encore", &[]).await, Err(CoreError::Conflict(_))));
-    assert!(matches!(roles::create_role(store, &sys, "x", "X", &["nope".into()]).await, Err(CoreError::Invalid(_))));
-    let clerk = roles::update_role(store, &sys, clerk.id, "Guichet soir", &["catalog.read".into(), "sales.sell".into(), "crm.read".into()]).await.unwrap();
-    let copy = roles::duplicate_role(store, &sys, clerk.id, "guichet_bis", "Guichet (copie)").await.unwrap();
+    let clerk = roles::create_role(store, &sys, "guichet", "Guichet", &["catalog.read".into(), "sales.sell".into()])
+        .await
+        .unwrap();
+    assert!(matches!(
+        roles::create_role(store, &sys, "guichet", "Encore", &[]).await,
+        Err(CoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        roles::create_role(store, &sys, "x", "X", &["nope".into()]).await,
+        Err(CoreError::Invalid(_))
+    ));
+    let clerk = roles::update_role(
+        store,
+        &sys,
+        clerk.id,
+        "Guichet soir",
+        &["catalog.read".into(), "sales.sell".into(), "crm.read".into()],
+    )
+    .await
+    .unwrap();
+    let copy = roles::duplicate_role(store, &sys, clerk.id, "guichet_bis", "Guichet (copie)")
+        .await
+        .unwrap();
     assert_eq!(copy.permissions, clerk.permissions);
-    roles::create_role(store, &sys, "compta", "Comptabilité", &[permissions::ACCOUNTING_READ.into()]).await.unwrap();
+    roles::create_role(store, &sys, "compta", "Comptabilité", &[permissions::ACCOUNTING_READ.into()])
+        .await
+        .unwrap();
 
     // Users: several roles, login, bad password, disabled account.
-    let u = users::create_user(store, &sys, "marie", "Marie Curie", "motdepasse1", &["guichet".into(), "compta".into()]).await.unwrap();
-    assert!(matches!(users::create_user(store, &sys, "marie", "Autre", "motdepasse1", &[]).await, Err(CoreError::Conflict(_))));
-    assert!(matches!(users::create_user(store, &sys, "court", "Court", "abc", &[]).await, Err(CoreError::Invalid(_))));
+    let u = users::create_user(
+        store,
+        &sys,
+        "marie",
+        "Marie Curie",
+        "motdepasse1",
+        &["guichet".into(), "compta".into()],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        users::create_user(store, &sys, "marie", "Autre", "motdepasse1", &[]).await,
+        Err(CoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        users::create_user(store, &sys, "court", "Court", "abc", &[]).await,
+        Err(CoreError::Invalid(_))
+    ));
     let auth = users::verify_login(store, "marie", "motdepasse1").await.unwrap();
     assert!(auth.can("sales.sell") && auth.can("accounting.read") && !auth.can("admin.users"));
-    assert!(matches!(users::verify_login(store, "marie", "mauvais").await, Err(CoreError::BadCredentials)));
-    assert!(matches!(users::verify_login(store, "inconnu", "x").await, Err(CoreError::BadCredentials)));
+    assert!(matches!(
+        users::verify_login(store, "marie", "mauvais").await,
+        Err(CoreError::BadCredentials)
+    ));
+    assert!(matches!(
+        users::verify_login(store, "inconnu", "x").await,
+        Err(CoreError::BadCredentials)
+    ));
 
     // Sessions and tokens.
     let cookie = sessions::create_session(store, &auth).await.unwrap();
@@ -39,10 +85,17 @@ async fn story(store: &Store) {
     let token = tokens::create_token(store, &sys, "marie", "script").await.unwrap();
     assert_eq!(tokens::authenticate(store, &token).await.unwrap().unwrap().id, u.id);
     assert!(tokens::authenticate(store, "prt_faux").await.unwrap().is_none());
-    users::update_user(store, &sys, u.id, "Marie C.", false, &["guichet".into()], None).await.unwrap();
-    assert!(tokens::authenticate(store, &token).await.unwrap().is_none(), "disabled user keeps no access");
+    users::update_user(store, &sys, u.id, "Marie C.", false, &["guichet".into()], None)
+        .await
+        .unwrap();
+    assert!(
+        tokens::authenticate(store, &token).await.unwrap().is_none(),
+        "disabled user keeps no access"
+    );
     assert!(sessions::find_session(store, &cookie).await.unwrap().is_none());
-    users::update_user(store, &sys, u.id, "Marie C.", true, &["guichet".into()], Some("nouveaumdp")).await.unwrap();
+    users::update_user(store, &sys, u.id, "Marie C.", true, &["guichet".into()], Some("nouveaumdp"))
+        .await
+        .unwrap();
     assert!(users::verify_login(store, "marie", "nouveaumdp").await.is_ok());
 
     // Venues, halls, layouts, plan import with a duplicate refused.
@@ -55,7 +108,10 @@ async fn story(store: &Store) {
     assert!(plans::seats(store, l).await.unwrap().is_empty(), "a refused plan writes nothing");
     let good = plans::parse_plan_csv("A;1;impair;p;1;0;0\nA;2;pair;p;0;10;0\nB;1;impair;p;0;0;10").unwrap();
     assert_eq!(plans::import_plan(store, &sys, l, &good).await.unwrap(), 3);
-    assert!(matches!(plans::import_plan(store, &sys, l, &good).await, Err(CoreError::Conflict(_))));
+    assert!(matches!(
+        plans::import_plan(store, &sys, l, &good).await,
+        Err(CoreError::Conflict(_))
+    ));
     let free = venues::ensure_layout(store, &sys, h, "Libre", false, 120, 2, false).await.unwrap();
     let layouts = venues::list_hall_layouts(store).await.unwrap();
     let numbered = layouts.iter().find(|x| x.layout_id == l).unwrap();
@@ -67,11 +123,19 @@ async fn story(store: &Store) {
     let season = seasons::ensure_season_for(store, &sys, day).await.unwrap();
     assert_eq!(season.name, "2026-2027");
     assert_eq!(seasons::ensure_season_for(store, &sys, day).await.unwrap().id, season.id);
-    let full = prices::ensure_price_category(store, &sys, "full", "Plein tarif", false, 0).await.unwrap();
-    prices::set_grid_price(store, &sys, season.id, "A", full, Money::euros(33)).await.unwrap();
-    prices::set_grid_price(store, &sys, season.id, "A", full, Money::cents(3350)).await.unwrap();
+    let full = prices::ensure_price_category(store, &sys, "full", "Plein tarif", false, 0)
+        .await
+        .unwrap();
+    prices::set_grid_price(store, &sys, season.id, "A", full, Money::euros(33))
+        .await
+        .unwrap();
+    prices::set_grid_price(store, &sys, season.id, "A", full, Money::cents(3350))
+        .await
+        .unwrap();
     assert_eq!(prices::grid(store, season.id).await.unwrap().len(), 1);
-    assert!(prices::set_grid_price(store, &sys, season.id, "Z", full, Money::euros(1)).await.is_err());
+    assert!(prices::set_grid_price(store, &sys, season.id, "Z", full, Money::euros(1))
+        .await
+        .is_err());
     let pi = catalog::ProductInput {
         code: "formule5".into(),
         name: "Formule 5".into(),
@@ -97,14 +161,29 @@ async fn story(store: &Store) {
         ..Default::default()
     };
     let show = shows::create_show(store, &sys, &input).await.unwrap();
-    let bad = shows::ShowInput { name: "".into(), ..input.clone() };
+    let bad = shows::ShowInput {
+        name: "".into(),
+        ..input.clone()
+    };
     assert!(matches!(shows::create_show(store, &sys, &bad).await, Err(CoreError::Invalid(e)) if e.get("name").is_some()));
-    let edited = shows::update_show(store, &sys, show.id, &shows::ShowInput { name: "Phèdre (reprise)".into(), ..input.clone() }).await.unwrap();
+    let edited = shows::update_show(
+        store,
+        &sys,
+        show.id,
+        &shows::ShowInput {
+            name: "Phèdre (reprise)".into(),
+            ..input.clone()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(edited.name, "Phèdre (reprise)");
     let dup = shows::duplicate_show(store, &sys, show.id).await.unwrap();
     assert_eq!(dup.name, "Phèdre (reprise) (copie)");
     assert_eq!(dup.analytic_code, "PHEDRE");
-    shows::set_show_price(store, &sys, dup.id, full, Some(Money::euros(20))).await.unwrap();
+    shows::set_show_price(store, &sys, dup.id, full, Some(Money::euros(20)))
+        .await
+        .unwrap();
     let p = shows::show_prices(store, &dup).await.unwrap();
     assert_eq!((p[0].amount, p[0].special), (Money::euros(20), true));
     assert_eq!(shows::show_prices(store, &edited).await.unwrap()[0].amount, Money::cents(3350));
@@ -115,19 +194,43 @@ async fn story(store: &Store) {
         show_id: Some(show.id),
         layout_id: Some(free),
         starts_at: "2026-12-03T20:30".into(),
-        quotas: Some(vec![catalog::Quota { family: "invitation".into(), places: 10 }]),
+        quotas: Some(vec![catalog::Quota {
+            family: "invitation".into(),
+            places: 10,
+        }]),
         ..Default::default()
     };
     let perf = performances::create_performance(store, &sys, &pin).await.unwrap();
     assert_eq!(perf.starts_at.to_rfc3339(), "2026-12-03T19:30:00+00:00");
     assert_eq!((perf.capacity, perf.quotas.len()), (120, 1));
-    let too_many = catalog::PerformanceInput { quotas: Some(vec![catalog::Quota { family: "school".into(), places: 500 }]), ..pin.clone() };
-    assert!(matches!(performances::create_performance(store, &sys, &too_many).await, Err(CoreError::Invalid(e)) if e.get("quotas").is_some()));
-    let moved = performances::update_performance(store, &sys, perf.id, &catalog::PerformanceInput { starts_at: "2026-12-04T20:30".into(), layout_id: Some(l), quotas: Some(vec![]), ..pin.clone() })
-        .await
-        .unwrap();
+    let too_many = catalog::PerformanceInput {
+        quotas: Some(vec![catalog::Quota {
+            family: "school".into(),
+            places: 500,
+        }]),
+        ..pin.clone()
+    };
+    assert!(
+        matches!(performances::create_performance(store, &sys, &too_many).await, Err(CoreError::Invalid(e)) if e.get("quotas").is_some())
+    );
+    let moved = performances::update_performance(
+        store,
+        &sys,
+        perf.id,
+        &catalog::PerformanceInput {
+            starts_at: "2026-12-04T20:30".into(),
+            layout_id: Some(l),
+            quotas: Some(vec![]),
+            ..pin.clone()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!((moved.layout_id, moved.capacity, moved.numbered), (l, 3, true));
-    let q = catalog::PerformanceQuery { season_id: Some(season.id), show_id: None };
+    let q = catalog::PerformanceQuery {
+        season_id: Some(season.id),
+        show_id: None,
+    };
     assert_eq!(performances::list_performances(store, &q).await.unwrap().len(), 1);
 
     // Carry-over to the next season.
@@ -142,9 +245,23 @@ async fn story(store: &Store) {
     let upd = rows.iter().find(|r| r.action == "show.update").unwrap();
     assert!(upd.before_json.as_deref().unwrap().contains("\"Phèdre\""));
     assert!(upd.after_json.as_deref().unwrap().contains("Phèdre (reprise)"));
-    assert!(audit::recent(store, Some("user"), 100).await.unwrap().iter().any(|r| r.action == "login.failed"));
+    assert!(audit::recent(store, Some("user"), 100)
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| r.action == "login.failed"));
     let kinds = outbox_kinds(store).await;
-    for k in ["role_created", "user_created", "seat_plan_imported", "show_created", "show_updated", "show_duplicated", "performance_created", "quota_set", "season_carried_over"] {
+    for k in [
+        "role_created",
+        "user_created",
+        "seat_plan_imported",
+        "show_created",
+        "show_updated",
+        "show_duplicated",
+        "performance_created",
+        "quota_set",
+        "season_carried_over",
+    ] {
         assert!(kinds.iter().any(|x| x == k), "no {k} event");
     }
 }
@@ -160,7 +277,12 @@ async fn demo_story(store: &Store) {
     assert_eq!((second.shows, second.performances), (65, 200));
     assert_eq!(outbox_kinds(store).await.len(), events_after_first, "a second run writes nothing");
     let halls = venues::list_hall_layouts(store).await.unwrap();
-    let cap = |hall: &str, layout: &str| halls.iter().find(|h| h.hall_name == hall && h.layout_name == layout).map(|h| (h.capacity, h.numbered));
+    let cap = |hall: &str, layout: &str| {
+        halls
+            .iter()
+            .find(|h| h.hall_name == hall && h.layout_name == layout)
+            .map(|h| (h.capacity, h.numbered))
+    };
     assert_eq!(cap("Grande salle", "Numérotée"), Some((843, true)));
     assert_eq!(cap("Black Box", "Frontal"), Some((303, true)));
     assert_eq!(cap("Black Box", "Bi-frontal"), Some((400, false)));
@@ -177,7 +299,9 @@ async fn demo_story(store: &Store) {
     assert_eq!(price("A", "reduced"), Money::euros(27));
     assert_eq!(price("B", "under30"), Money::euros(22));
     assert_eq!(price("D", "under12"), Money::euros(10));
-    let admin = users::verify_login(store, "admin", first.admin_password.as_deref().unwrap()).await.unwrap();
+    let admin = users::verify_login(store, "admin", first.admin_password.as_deref().unwrap())
+        .await
+        .unwrap();
     assert!(admin.can("admin.users"));
 }
 

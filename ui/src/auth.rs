@@ -14,10 +14,16 @@ pub const SESSION_COOKIE: &str = "parterre_session";
 
 /// The cookie value of the request, if any.
 pub fn session_cookie(parts: &Parts) -> Option<String> {
-    parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
-        let (k, v) = kv.trim().split_once('=')?;
-        (k == SESSION_COOKIE && !v.is_empty()).then(|| v.to_string())
-    })
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == SESSION_COOKIE && !v.is_empty()).then(|| v.to_string())
+        })
 }
 
 /// A caller of the JSON API: bearer token or browser session.
@@ -28,7 +34,12 @@ impl FromRequestParts<SharedState> for ApiUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
-        let unauthorized = || AppError::api(StatusCode::UNAUTHORIZED, "authentification requise : jeton (Authorization: Bearer …) absent ou invalide");
+        let unauthorized = || {
+            AppError::api(
+                StatusCode::UNAUTHORIZED,
+                "authentification requise : jeton (Authorization: Bearer …) absent ou invalide",
+            )
+        };
         if let Some(h) = parts.headers.get(header::AUTHORIZATION) {
             let value = h.to_str().map_err(|_| unauthorized())?;
             let secret = value.strip_prefix("Bearer ").ok_or_else(unauthorized)?;
@@ -101,9 +112,15 @@ impl FromRequestParts<SharedState> for PageUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
         let target = parts.uri.path().to_string();
-        let Some(cookie) = session_cookie(parts) else { return Err(LoginRedirect(target).into_response()) };
+        let Some(cookie) = session_cookie(parts) else {
+            return Err(LoginRedirect(target).into_response());
+        };
         match sessions::find_session(&state.store, &cookie).await {
-            Ok(Some(s)) => Ok(PageUser { user: s.user, csrf: s.csrf_token, cookie }),
+            Ok(Some(s)) => Ok(PageUser {
+                user: s.user,
+                csrf: s.csrf_token,
+                cookie,
+            }),
             Ok(None) => Err(LoginRedirect(target).into_response()),
             Err(e) => Err(AppError::from_core(e, Surface::Page).into_response()),
         }
@@ -114,7 +131,9 @@ impl OptionalFromRequestParts<SharedState> for PageUser {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Option<Self>, Self::Rejection> {
-        Ok(<PageUser as FromRequestParts<SharedState>>::from_request_parts(parts, state).await.ok())
+        Ok(<PageUser as FromRequestParts<SharedState>>::from_request_parts(parts, state)
+            .await
+            .ok())
     }
 }
 
@@ -126,8 +145,16 @@ pub async fn require(state: &SharedState, user: &AuthUser, perm: &str, target: &
     if let Err(e) = audit::permission_denied(&state.store, &user.actor(), perm, target).await {
         tracing::error!(error = %e, "could not audit a refused access");
     }
-    let message = format!("accès refusé : la permission « {perm} » ({}) est nécessaire", parterre_core::auth::permissions::label(perm));
-    Err(AppError { status: StatusCode::FORBIDDEN, message, fields: None, surface })
+    let message = format!(
+        "accès refusé : la permission « {perm} » ({}) est nécessaire",
+        parterre_core::auth::permissions::label(perm)
+    );
+    Err(AppError {
+        status: StatusCode::FORBIDDEN,
+        message,
+        fields: None,
+        surface,
+    })
 }
 
 impl ApiUser {
@@ -146,7 +173,10 @@ impl PageUser {
     pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), AppError> {
         match sent {
             Some(t) if parterre_core::auth::constant_time_eq(t, &self.csrf) => Ok(()),
-            _ => Err(AppError::page(StatusCode::FORBIDDEN, "formulaire expiré ou d'une autre origine : rechargez la page et recommencez")),
+            _ => Err(AppError::page(
+                StatusCode::FORBIDDEN,
+                "formulaire expiré ou d'une autre origine : rechargez la page et recommencez",
+            )),
         }
     }
 }

@@ -30,11 +30,21 @@ pub struct AppError {
 impl AppError {
     /// An error with a status and message, for the API.
     pub fn api(status: StatusCode, message: impl Into<String>) -> Self {
-        AppError { status, message: message.into(), fields: None, surface: Surface::Api }
+        AppError {
+            status,
+            message: message.into(),
+            fields: None,
+            surface: Surface::Api,
+        }
     }
     /// An error with a status and message, for pages.
     pub fn page(status: StatusCode, message: impl Into<String>) -> Self {
-        AppError { status, message: message.into(), fields: None, surface: Surface::Page }
+        AppError {
+            status,
+            message: message.into(),
+            fields: None,
+            surface: Surface::Page,
+        }
     }
     /// The same error shown as a page.
     pub fn on_page(mut self) -> Self {
@@ -57,7 +67,12 @@ impl AppError {
         } else {
             e.to_string()
         };
-        AppError { status, message, fields, surface }
+        AppError {
+            status,
+            message,
+            fields,
+            surface,
+        }
     }
 }
 

@@ -33,7 +33,11 @@ pub type SharedState = Arc<AppState>;
 
 /// Builds the state around a store.
 pub fn state(store: Store) -> SharedState {
-    Arc::new(AppState { store, templates: templates::Templates::new(), throttle: Mutex::new(LoginThrottle::new()) })
+    Arc::new(AppState {
+        store,
+        templates: templates::Templates::new(),
+        throttle: Mutex::new(LoginThrottle::new()),
+    })
 }
 
 /// The whole application: pages, API and OpenAPI document.
@@ -60,7 +64,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Serves the application on `listener` until `shutdown` completes.
-pub async fn serve(store: Store, listener: TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    store: Store,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = router(state(store));
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

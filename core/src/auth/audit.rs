@@ -52,5 +52,12 @@ pub async fn recent(store: &Store, entity: Option<&str>, limit: i64) -> Result<V
 
 /// Records that `actor` was refused `permission` on `target` (a route or API path).
 pub async fn permission_denied(store: &Store, actor: &Actor, permission: &str, target: &str) -> Result<()> {
-    audit_only(store, actor, "permission.denied", "access", serde_json::json!({ "permission": permission, "target": target })).await
+    audit_only(
+        store,
+        actor,
+        "permission.denied",
+        "access",
+        serde_json::json!({ "permission": permission, "target": target }),
+    )
+    .await
 }

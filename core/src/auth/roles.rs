@@ -33,7 +33,10 @@ fn validate(code: &str, label: &str, perms: &[String]) -> Result<()> {
 }
 
 async fn write_permissions(tx: &mut WriteTx, role_id: i64, perms: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM role_permissions WHERE role_id = $1").bind(role_id).execute(tx.conn()).await?;
+    sqlx::query("DELETE FROM role_permissions WHERE role_id = $1")
+        .bind(role_id)
+        .execute(tx.conn())
+        .await?;
     for p in perms {
         sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
             .bind(role_id)
@@ -64,9 +67,21 @@ pub async fn create_role(store: &Store, actor: &Actor, code: &str, label: &str, 
         .await
         .map_err(|e| on_unique(e, format!("le profil « {code} » existe déjà")))?;
     write_permissions(&mut tx, id, &perms).await?;
-    let role = Role { id, code: code.into(), label: label.trim().into(), permissions: perms.clone() };
-    tx.record(Change::new("role.create", "role", id).after(&role), Some(Event::RoleCreated { role_id: id, code: code.into(), permissions: perms }))
-        .await?;
+    let role = Role {
+        id,
+        code: code.into(),
+        label: label.trim().into(),
+        permissions: perms.clone(),
+    };
+    tx.record(
+        Change::new("role.create", "role", id).after(&role),
+        Some(Event::RoleCreated {
+            role_id: id,
+            code: code.into(),
+            permissions: perms,
+        }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(role)
 }
@@ -77,12 +92,25 @@ pub async fn update_role(store: &Store, actor: &Actor, id: i64, label: &str, per
     let perms = normalise(perms);
     validate(&before.code, label, &perms)?;
     let mut tx = store.write(actor).await?;
-    sqlx::query("UPDATE roles SET label = $1 WHERE id = $2").bind(label.trim()).bind(id).execute(tx.conn()).await?;
+    sqlx::query("UPDATE roles SET label = $1 WHERE id = $2")
+        .bind(label.trim())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
     write_permissions(&mut tx, id, &perms).await?;
-    let after = Role { id, code: before.code.clone(), label: label.trim().into(), permissions: perms.clone() };
+    let after = Role {
+        id,
+        code: before.code.clone(),
+        label: label.trim().into(),
+        permissions: perms.clone(),
+    };
     tx.record(
         Change::new("role.update", "role", id).before(&before).after(&after),
-        Some(Event::RoleUpdated { role_id: id, code: before.code.clone(), permissions: perms }),
+        Some(Event::RoleUpdated {
+            role_id: id,
+            code: before.code.clone(),
+            permissions: perms,
+        }),
     )
     .await?;
     tx.commit().await?;
@@ -97,9 +125,12 @@ pub async fn duplicate_role(store: &Store, actor: &Actor, id: i64, code: &str, l
 
 /// Every role with its permissions, by code.
 pub async fn list_roles(store: &Store) -> Result<Vec<Role>> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, code, label FROM roles ORDER BY code").fetch_all(store.pool()).await?;
-    let perms: Vec<(i64, String)> =
-        sqlx::query_as("SELECT role_id, permission FROM role_permissions ORDER BY permission").fetch_all(store.pool()).await?;
+    let rows: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, code, label FROM roles ORDER BY code")
+        .fetch_all(store.pool())
+        .await?;
+    let perms: Vec<(i64, String)> = sqlx::query_as("SELECT role_id, permission FROM role_permissions ORDER BY permission")
+        .fetch_all(store.pool())
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, code, label)| Role {
@@ -113,7 +144,11 @@ pub async fn list_roles(store: &Store) -> Result<Vec<Role>> {
 
 /// One role.
 pub async fn get_role(store: &Store, id: i64) -> Result<Role> {
-    list_roles(store).await?.into_iter().find(|r| r.id == id).ok_or_else(|| CoreError::NotFound(format!("profil {id}")))
+    list_roles(store)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| CoreError::NotFound(format!("profil {id}")))
 }
 
 /// One role by code.

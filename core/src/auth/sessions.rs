@@ -22,7 +22,10 @@ pub async fn create_session(store: &Store, user: &AuthUser) -> Result<String> {
     let secret = random_secret();
     let now = Utc::now();
     let mut tx = store.write(&user.actor()).await?;
-    sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(crate::time::to_db(now)).execute(tx.conn()).await?;
+    sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        .bind(crate::time::to_db(now))
+        .execute(tx.conn())
+        .await?;
     sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(hash_secret(&secret))
         .bind(user.id)
@@ -38,12 +41,11 @@ pub async fn create_session(store: &Store, user: &AuthUser) -> Result<String> {
 
 /// The session behind a cookie value, if valid.
 pub async fn find_session(store: &Store, secret: &str) -> Result<Option<Session>> {
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT user_id, csrf_token FROM sessions WHERE id_hash = $1 AND expires_at > $2")
-            .bind(hash_secret(secret))
-            .bind(crate::time::now_db())
-            .fetch_optional(store.pool())
-            .await?;
+    let row: Option<(i64, String)> = sqlx::query_as("SELECT user_id, csrf_token FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+        .bind(hash_secret(secret))
+        .bind(crate::time::now_db())
+        .fetch_optional(store.pool())
+        .await?;
     let Some((uid, csrf_token)) = row else { return Ok(None) };
     Ok(users::auth_user(store, uid).await?.map(|user| Session { user, csrf_token }))
 }
@@ -51,8 +53,20 @@ pub async fn find_session(store: &Store, secret: &str) -> Result<Option<Session>
 /// Closes a session.
 pub async fn delete_session(store: &Store, actor: &Actor, secret: &str) -> Result<()> {
     let mut tx = store.write(actor).await?;
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(hash_secret(secret)).execute(tx.conn()).await?;
-    tx.record(Change { action: "logout".into(), entity: "user".into(), entity_id: actor.user_id.map(|i| i.to_string()), before: None, after: None }, None)
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(hash_secret(secret))
+        .execute(tx.conn())
         .await?;
+    tx.record(
+        Change {
+            action: "logout".into(),
+            entity: "user".into(),
+            entity_id: actor.user_id.map(|i| i.to_string()),
+            before: None,
+            after: None,
+        },
+        None,
+    )
+    .await?;
     tx.commit().await
 }

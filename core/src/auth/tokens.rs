@@ -15,18 +15,20 @@ pub async fn create_token(store: &Store, actor: &Actor, login: &str, label: &str
         .ok_or_else(|| CoreError::NotFound(format!("utilisateur « {login} »")))?;
     let secret = format!("{TOKEN_PREFIX}{}", random_secret());
     let mut tx = store.write(actor).await?;
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO api_tokens (user_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(user.id)
-    .bind(hash_secret(&secret))
-    .bind(label)
-    .bind(crate::time::now_db())
-    .fetch_one(tx.conn())
-    .await?;
+    let (id,): (i64,) =
+        sqlx::query_as("INSERT INTO api_tokens (user_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(user.id)
+            .bind(hash_secret(&secret))
+            .bind(label)
+            .bind(crate::time::now_db())
+            .fetch_one(tx.conn())
+            .await?;
     tx.record(
         Change::new("token.create", "api_token", id).after(&serde_json::json!({ "user_id": user.id, "label": label })),
-        Some(Event::ApiTokenCreated { token_id: id, user_id: user.id }),
+        Some(Event::ApiTokenCreated {
+            token_id: id,
+            user_id: user.id,
+        }),
     )
     .await?;
     tx.commit().await?;

@@ -86,7 +86,10 @@ fn validate(login: &str, display_name: &str, password: Option<&str>) -> Result<(
     }
     if let Some(p) = password {
         if p.chars().count() < MIN_PASSWORD_LEN {
-            e.add("password", format!("mot de passe trop court ({MIN_PASSWORD_LEN} caractères au moins)"));
+            e.add(
+                "password",
+                format!("mot de passe trop court ({MIN_PASSWORD_LEN} caractères au moins)"),
+            );
         }
     }
     e.into_result()
@@ -108,7 +111,10 @@ async fn role_ids(tx: &mut WriteTx, codes: &[String]) -> Result<Vec<i64>> {
 }
 
 async fn write_roles(tx: &mut WriteTx, user_id: i64, ids: &[i64]) -> Result<()> {
-    sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(user_id).execute(tx.conn()).await?;
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
     for id in ids {
         sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
             .bind(user_id)
@@ -137,20 +143,43 @@ pub async fn create_user(store: &Store, actor: &Actor, login: &str, display_name
     .await
     .map_err(|e| on_unique(e, format!("l'identifiant « {login} » existe déjà")))?;
     write_roles(&mut tx, id, &ids).await?;
-    let user = User { id, login: login.into(), display_name: display_name.trim().into(), active: true, roles: roles.to_vec() };
+    let user = User {
+        id,
+        login: login.into(),
+        display_name: display_name.trim().into(),
+        active: true,
+        roles: roles.to_vec(),
+    };
     tx.record(
         Change::new("user.create", "user", id).after(&user),
-        Some(Event::UserCreated { user_id: id, login: login.into() }),
+        Some(Event::UserCreated {
+            user_id: id,
+            login: login.into(),
+        }),
     )
     .await?;
-    tx.record(Change::new("user.roles", "user", id).after(&roles), Some(Event::UserRolesSet { user_id: id, role_ids: ids }))
-        .await?;
+    tx.record(
+        Change::new("user.roles", "user", id).after(&roles),
+        Some(Event::UserRolesSet {
+            user_id: id,
+            role_ids: ids,
+        }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(user)
 }
 
 /// Changes a user's display name, active flag, roles and (optionally) password.
-pub async fn update_user(store: &Store, actor: &Actor, id: i64, display_name: &str, active: bool, roles: &[String], password: Option<&str>) -> Result<User> {
+pub async fn update_user(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    display_name: &str,
+    active: bool,
+    roles: &[String],
+    password: Option<&str>,
+) -> Result<User> {
     let before = get_user(store, id).await?;
     validate(&before.login, display_name, password)?;
     let hash = match password {
@@ -166,11 +195,24 @@ pub async fn update_user(store: &Store, actor: &Actor, id: i64, display_name: &s
         .execute(tx.conn())
         .await?;
     if let Some(h) = &hash {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(h).bind(id).execute(tx.conn()).await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(tx.conn()).await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(h)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
     }
     write_roles(&mut tx, id, &ids).await?;
-    let after = User { id, login: before.login.clone(), display_name: display_name.trim().into(), active, roles: roles.to_vec() };
+    let after = User {
+        id,
+        login: before.login.clone(),
+        display_name: display_name.trim().into(),
+        active,
+        roles: roles.to_vec(),
+    };
     tx.record(
         Change::new(if hash.is_some() { "user.update_password" } else { "user.update" }, "user", id)
             .before(&before)
@@ -178,8 +220,14 @@ pub async fn update_user(store: &Store, actor: &Actor, id: i64, display_name: &s
         Some(Event::UserUpdated { user_id: id, active }),
     )
     .await?;
-    tx.record(Change::new("user.roles", "user", id).before(&before.roles).after(&roles), Some(Event::UserRolesSet { user_id: id, role_ids: ids }))
-        .await?;
+    tx.record(
+        Change::new("user.roles", "user", id).before(&before.roles).after(&roles),
+        Some(Event::UserRolesSet {
+            user_id: id,
+            role_ids: ids,
+        }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -200,13 +248,13 @@ pub async fn find_by_login(store: &Store, login: &str) -> Result<Option<User>> {
 
 /// Every user with their role codes, by login.
 pub async fn list_users(store: &Store) -> Result<Vec<User>> {
-    let rows: Vec<(i64, String, String, i64)> =
-        sqlx::query_as("SELECT id, login, display_name, active FROM users ORDER BY login").fetch_all(store.pool()).await?;
-    let links: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT ur.user_id, r.code FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.code",
-    )
-    .fetch_all(store.pool())
-    .await?;
+    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as("SELECT id, login, display_name, active FROM users ORDER BY login")
+        .fetch_all(store.pool())
+        .await?;
+    let links: Vec<(i64, String)> =
+        sqlx::query_as("SELECT ur.user_id, r.code FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.code")
+            .fetch_all(store.pool())
+            .await?;
     Ok(rows
         .into_iter()
         .map(|(id, login, display_name, active)| User {
@@ -225,7 +273,9 @@ pub async fn auth_user(store: &Store, id: i64) -> Result<Option<AuthUser>> {
         .bind(id)
         .fetch_optional(store.pool())
         .await?;
-    let Some((login, display_name, active)) = row else { return Ok(None) };
+    let Some((login, display_name, active)) = row else {
+        return Ok(None);
+    };
     if !flag(active) {
         return Ok(None);
     }
@@ -250,13 +300,24 @@ pub async fn verify_login(store: &Store, login: &str, password: &str) -> Result<
         .fetch_optional(store.pool())
         .await?;
     // Hash even for unknown logins, so timing does not reveal which logins exist.
-    let (id, hash, active) = row.unwrap_or((0, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(), 0));
+    let (id, hash, active) = row.unwrap_or((
+        0,
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+        0,
+    ));
     let ok = verify_password(password, &hash).await;
     if ok && flag(active) {
         if let Some(u) = auth_user(store, id).await? {
             return Ok(u);
         }
     }
-    crate::store::audit_only(store, &Actor::system(), "login.failed", "user", serde_json::json!({ "login": login.trim() })).await?;
+    crate::store::audit_only(
+        store,
+        &Actor::system(),
+        "login.failed",
+        "user",
+        serde_json::json!({ "login": login.trim() }),
+    )
+    .await?;
     Err(CoreError::BadCredentials)
 }

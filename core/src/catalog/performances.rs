@@ -151,7 +151,10 @@ async fn validate(store: &Store, input: &PerformanceInput) -> Result<Valid> {
         if q.iter().any(|x| x.places < 0 || !super::is_in(super::QUOTA_FAMILIES, &x.family)) {
             e.add("quotas", "contingent invalide (famille inconnue ou nombre négatif)");
         } else if total > l.capacity {
-            e.add("quotas", format!("les contingents ({total} places) dépassent la jauge ({})", l.capacity));
+            e.add(
+                "quotas",
+                format!("les contingents ({total} places) dépassent la jauge ({})", l.capacity),
+            );
         }
     }
     e.into_result()?;
@@ -169,7 +172,10 @@ async fn validate(store: &Store, input: &PerformanceInput) -> Result<Valid> {
 }
 
 async fn write_quotas(tx: &mut crate::WriteTx, performance_id: i64, quotas: &[Quota]) -> Result<()> {
-    sqlx::query("DELETE FROM quotas WHERE performance_id = $1").bind(performance_id).execute(tx.conn()).await?;
+    sqlx::query("DELETE FROM quotas WHERE performance_id = $1")
+        .bind(performance_id)
+        .execute(tx.conn())
+        .await?;
     for q in quotas.iter().filter(|q| q.places > 0) {
         sqlx::query("INSERT INTO quotas (performance_id, family, places) VALUES ($1, $2, $3)")
             .bind(performance_id)
@@ -179,7 +185,11 @@ async fn write_quotas(tx: &mut crate::WriteTx, performance_id: i64, quotas: &[Qu
             .await?;
         tx.record(
             Change::new("quota.set", "performance", performance_id).after(q),
-            Some(Event::QuotaSet { performance_id, family: q.family.clone(), places: q.places }),
+            Some(Event::QuotaSet {
+                performance_id,
+                family: q.family.clone(),
+                places: q.places,
+            }),
         )
         .await?;
     }
@@ -249,10 +259,17 @@ pub async fn update_performance(store: &Store, actor: &Actor, id: i64, input: &P
     .execute(tx.conn())
     .await?;
     tx.record(
-        Change::new("performance.update", "performance", id).before(&before).after(&serde_json::json!({
+        Change::new("performance.update", "performance", id)
+            .before(&before)
+            .after(&serde_json::json!({
             "show_id": v.show_id, "layout_id": v.layout_id, "starts_at": v.starts_at,
             "web_sale_opens_at": v.opens, "web_sale_closes_at": v.closes, "cancelled": input.cancelled })),
-        Some(Event::PerformanceUpdated { performance_id: id, layout_id: v.layout_id, starts_at: v.starts_at.clone(), cancelled: input.cancelled }),
+        Some(Event::PerformanceUpdated {
+            performance_id: id,
+            layout_id: v.layout_id,
+            starts_at: v.starts_at.clone(),
+            cancelled: input.cancelled,
+        }),
     )
     .await?;
     if let Some(q) = &v.quotas {
@@ -262,7 +279,22 @@ pub async fn update_performance(store: &Store, actor: &Actor, id: i64, input: &P
     get_performance(store, id).await
 }
 
-type Row = (i64, i64, String, i64, i64, String, i64, String, i64, i64, String, Option<String>, Option<String>, i64);
+type Row = (
+    i64,
+    i64,
+    String,
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+);
 
 /// Lists performances by start time.
 pub async fn list_performances(store: &Store, q: &PerformanceQuery) -> Result<Vec<Performance>> {
@@ -278,11 +310,13 @@ pub async fn list_performances(store: &Store, q: &PerformanceQuery) -> Result<Ve
     .bind(q.show_id.unwrap_or(0))
     .fetch_all(store.pool())
     .await?;
-    let quotas: Vec<(i64, String, i64)> = sqlx::query_as("SELECT performance_id, family, places FROM quotas ORDER BY family").fetch_all(store.pool()).await?;
+    let quotas: Vec<(i64, String, i64)> = sqlx::query_as("SELECT performance_id, family, places FROM quotas ORDER BY family")
+        .fetch_all(store.pool())
+        .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, show_id, show_name, season_id, hall_id, hall_name, layout_id, layout_name, numbered, capacity, starts, opens, closes, cancelled)| {
-            Performance {
+        .map(
+            |(
                 id,
                 show_id,
                 show_name,
@@ -291,25 +325,60 @@ pub async fn list_performances(store: &Store, q: &PerformanceQuery) -> Result<Ve
                 hall_name,
                 layout_id,
                 layout_name,
-                numbered: flag(numbered),
+                numbered,
                 capacity,
-                starts_at: time::from_db(&starts).unwrap_or_default(),
-                web_sale_opens_at: opens.as_deref().and_then(time::from_db),
-                web_sale_closes_at: closes.as_deref().and_then(time::from_db),
-                cancelled: flag(cancelled),
-                quotas: quotas.iter().filter(|(p, _, _)| *p == id).map(|(_, f, n)| Quota { family: f.clone(), places: *n }).collect(),
-            }
-        })
+                starts,
+                opens,
+                closes,
+                cancelled,
+            )| {
+                Performance {
+                    id,
+                    show_id,
+                    show_name,
+                    season_id,
+                    hall_id,
+                    hall_name,
+                    layout_id,
+                    layout_name,
+                    numbered: flag(numbered),
+                    capacity,
+                    starts_at: time::from_db(&starts).unwrap_or_default(),
+                    web_sale_opens_at: opens.as_deref().and_then(time::from_db),
+                    web_sale_closes_at: closes.as_deref().and_then(time::from_db),
+                    cancelled: flag(cancelled),
+                    quotas: quotas
+                        .iter()
+                        .filter(|(p, _, _)| *p == id)
+                        .map(|(_, f, n)| Quota {
+                            family: f.clone(),
+                            places: *n,
+                        })
+                        .collect(),
+                }
+            },
+        )
         .collect())
 }
 
 /// One performance.
 pub async fn get_performance(store: &Store, id: i64) -> Result<Performance> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT show_id FROM performances WHERE id = $1").bind(id).fetch_optional(store.pool()).await?;
-    let Some((show_id,)) = row else { return Err(CoreError::NotFound(format!("séance {id}"))) };
-    list_performances(store, &PerformanceQuery { show_id: Some(show_id), season_id: None })
-        .await?
-        .into_iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| CoreError::NotFound(format!("séance {id}")))
+    let row: Option<(i64,)> = sqlx::query_as("SELECT show_id FROM performances WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    let Some((show_id,)) = row else {
+        return Err(CoreError::NotFound(format!("séance {id}")));
+    };
+    list_performances(
+        store,
+        &PerformanceQuery {
+            show_id: Some(show_id),
+            season_id: None,
+        },
+    )
+    .await?
+    .into_iter()
+    .find(|p| p.id == id)
+    .ok_or_else(|| CoreError::NotFound(format!("séance {id}")))
 }

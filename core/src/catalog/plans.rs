@@ -55,10 +55,17 @@ pub fn parse_plan_csv(text: &str) -> Result<Vec<SeatSpec>> {
         }
         let cols: Vec<&str> = line.split(';').map(str::trim).collect();
         if cols.len() != 7 {
-            return Err(CoreError::invalid("plan", format!("ligne {line_no} : 7 colonnes attendues (rang;numero;cote;zone;pmr;x;y), {} trouvées", cols.len())));
+            return Err(CoreError::invalid(
+                "plan",
+                format!(
+                    "ligne {line_no} : 7 colonnes attendues (rang;numero;cote;zone;pmr;x;y), {} trouvées",
+                    cols.len()
+                ),
+            ));
         }
         let int = |s: &str, what: &str| {
-            s.parse::<i64>().map_err(|_| CoreError::invalid("plan", format!("ligne {line_no} : {what} « {s} » n'est pas un nombre entier")))
+            s.parse::<i64>()
+                .map_err(|_| CoreError::invalid("plan", format!("ligne {line_no} : {what} « {s} » n'est pas un nombre entier")))
         };
         if cols[0].is_empty() {
             return Err(CoreError::invalid("plan", format!("ligne {line_no} : rang manquant")));
@@ -89,7 +96,12 @@ pub fn validate_plan(seats: &[SeatSpec]) -> Result<()> {
         if let Some(first) = seen.insert((s.row.clone(), s.number), i) {
             return Err(CoreError::invalid(
                 "plan",
-                format!("siège en double : {} (sièges n° {} et {} du plan) ; import refusé", s.label(), first + 1, i + 1),
+                format!(
+                    "siège en double : {} (sièges n° {} et {} du plan) ; import refusé",
+                    s.label(),
+                    first + 1,
+                    i + 1
+                ),
             ));
         }
     }
@@ -102,10 +114,16 @@ pub async fn import_plan(store: &Store, actor: &Actor, layout_id: i64, seats: &[
     validate_plan(seats)?;
     let layout = super::venues::get_layout(store, layout_id).await?;
     if !layout.numbered {
-        return Err(CoreError::invalid("plan", "cette configuration est en placement libre : pas de plan de sièges"));
+        return Err(CoreError::invalid(
+            "plan",
+            "cette configuration est en placement libre : pas de plan de sièges",
+        ));
     }
     let mut tx = store.write(actor).await?;
-    let (existing,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM seats WHERE layout_id = $1").bind(layout_id).fetch_one(tx.conn()).await?;
+    let (existing,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM seats WHERE layout_id = $1")
+        .bind(layout_id)
+        .fetch_one(tx.conn())
+        .await?;
     if existing > 0 {
         return Err(CoreError::Conflict(format!(
             "la configuration « {} » a déjà un plan de {existing} sièges ; créez une nouvelle configuration",
@@ -127,10 +145,19 @@ pub async fn import_plan(store: &Store, actor: &Actor, layout_id: i64, seats: &[
     }
     let count = seats.len() as i64;
     let pmr = seats.iter().filter(|s| s.pmr).count() as i64;
-    sqlx::query("UPDATE layouts SET capacity = $1, pmr_places = $2 WHERE id = $3").bind(count).bind(pmr).bind(layout_id).execute(tx.conn()).await?;
+    sqlx::query("UPDATE layouts SET capacity = $1, pmr_places = $2 WHERE id = $3")
+        .bind(count)
+        .bind(pmr)
+        .bind(layout_id)
+        .execute(tx.conn())
+        .await?;
     tx.record(
         Change::new("plan.import", "layout", layout_id).after(&serde_json::json!({ "seats": count, "pmr_places": pmr })),
-        Some(Event::SeatPlanImported { layout_id, seats: count, pmr_places: pmr }),
+        Some(Event::SeatPlanImported {
+            layout_id,
+            seats: count,
+            pmr_places: pmr,
+        }),
     )
     .await?;
     tx.commit().await?;
@@ -139,15 +166,25 @@ pub async fn import_plan(store: &Store, actor: &Actor, layout_id: i64, seats: &[
 
 /// The seats of a layout, by row position then number.
 pub async fn seats(store: &Store, layout_id: i64) -> Result<Vec<Seat>> {
-    let rows: Vec<(i64, String, i64, String, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, row_label, number, side, zone, pmr, x, y FROM seats WHERE layout_id = $1 ORDER BY y, x, id",
-    )
-    .bind(layout_id)
-    .fetch_all(store.pool())
-    .await?;
+    let rows: Vec<(i64, String, i64, String, String, i64, i64, i64)> =
+        sqlx::query_as("SELECT id, row_label, number, side, zone, pmr, x, y FROM seats WHERE layout_id = $1 ORDER BY y, x, id")
+            .bind(layout_id)
+            .fetch_all(store.pool())
+            .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, row, number, side, zone, pmr, x, y)| Seat { id, spec: SeatSpec { row, number, side, zone, pmr: flag(pmr), x, y } })
+        .map(|(id, row, number, side, zone, pmr, x, y)| Seat {
+            id,
+            spec: SeatSpec {
+                row,
+                number,
+                side,
+                zone,
+                pmr: flag(pmr),
+                x,
+                y,
+            },
+        })
         .collect())
 }
 

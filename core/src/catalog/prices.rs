@@ -74,8 +74,19 @@ pub struct ProductInput {
 }
 
 /// Creates a price category, or returns the existing one with that code.
-pub async fn ensure_price_category(store: &Store, actor: &Actor, code: &str, name: &str, needs_proof: bool, sort_order: i64) -> Result<i64> {
-    if let Some((id,)) = sqlx::query_as::<_, (i64,)>("SELECT id FROM price_categories WHERE code = $1").bind(code).fetch_optional(store.pool()).await? {
+pub async fn ensure_price_category(
+    store: &Store,
+    actor: &Actor,
+    code: &str,
+    name: &str,
+    needs_proof: bool,
+    sort_order: i64,
+) -> Result<i64> {
+    if let Some((id,)) = sqlx::query_as::<_, (i64,)>("SELECT id FROM price_categories WHERE code = $1")
+        .bind(code)
+        .fetch_optional(store.pool())
+        .await?
+    {
         return Ok(id);
     }
     if code.trim().is_empty() || name.trim().is_empty() {
@@ -93,10 +104,20 @@ pub async fn ensure_price_category(store: &Store, actor: &Actor, code: &str, nam
     .fetch_one(tx.conn())
     .await
     .map_err(|e| on_unique(e, format!("le tarif « {code} » existe déjà")))?;
-    let pc = PriceCategory { id, code: code.into(), name: name.into(), needs_proof };
+    let pc = PriceCategory {
+        id,
+        code: code.into(),
+        name: name.into(),
+        needs_proof,
+    };
     tx.record(
         Change::new("price_category.create", "price_category", id).after(&pc),
-        Some(Event::PriceCategoryCreated { price_category_id: id, code: code.into(), name: name.into(), needs_proof }),
+        Some(Event::PriceCategoryCreated {
+            price_category_id: id,
+            code: code.into(),
+            name: name.into(),
+            needs_proof,
+        }),
     )
     .await?;
     tx.commit().await?;
@@ -106,8 +127,18 @@ pub async fn ensure_price_category(store: &Store, actor: &Actor, code: &str, nam
 /// Every price category in display order.
 pub async fn list_price_categories(store: &Store) -> Result<Vec<PriceCategory>> {
     let rows: Vec<(i64, String, String, i64)> =
-        sqlx::query_as("SELECT id, code, name, needs_proof FROM price_categories ORDER BY sort_order, id").fetch_all(store.pool()).await?;
-    Ok(rows.into_iter().map(|(id, code, name, p)| PriceCategory { id, code, name, needs_proof: flag(p) }).collect())
+        sqlx::query_as("SELECT id, code, name, needs_proof FROM price_categories ORDER BY sort_order, id")
+            .fetch_all(store.pool())
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, code, name, p)| PriceCategory {
+            id,
+            code,
+            name,
+            needs_proof: flag(p),
+        })
+        .collect())
 }
 
 /// Sets one cell of a season's grid (creates or replaces it).
@@ -118,7 +149,10 @@ pub async fn set_grid_price(store: &Store, actor: &Actor, season_id: i64, tier: 
     if amount.0 < 0 {
         return Err(CoreError::invalid("amount", "un prix ne peut pas être négatif"));
     }
-    let before = grid(store, season_id).await?.into_iter().find(|c| c.tier == tier && c.price_category_id == price_category_id);
+    let before = grid(store, season_id)
+        .await?
+        .into_iter()
+        .find(|c| c.tier == tier && c.price_category_id == price_category_id);
     let mut tx = store.write(actor).await?;
     sqlx::query("DELETE FROM price_grid WHERE season_id = $1 AND tier = $2 AND price_category_id = $3")
         .bind(season_id)
@@ -133,20 +167,42 @@ pub async fn set_grid_price(store: &Store, actor: &Actor, season_id: i64, tier: 
         .bind(amount.0)
         .execute(tx.conn())
         .await?;
-    let after = GridCell { tier: tier.into(), price_category_id, amount };
+    let after = GridCell {
+        tier: tier.into(),
+        price_category_id,
+        amount,
+    };
     let mut change = Change::new("price_grid.set", "price_grid", format!("{season_id}/{tier}/{price_category_id}")).after(&after);
     if let Some(b) = &before {
         change = change.before(b);
     }
-    tx.record(change, Some(Event::PriceGridSet { season_id, tier: tier.into(), price_category_id, amount_cents: amount.0 })).await?;
+    tx.record(
+        change,
+        Some(Event::PriceGridSet {
+            season_id,
+            tier: tier.into(),
+            price_category_id,
+            amount_cents: amount.0,
+        }),
+    )
+    .await?;
     tx.commit().await
 }
 
 /// A season's price grid.
 pub async fn grid(store: &Store, season_id: i64) -> Result<Vec<GridCell>> {
-    let rows: Vec<(String, i64, i64)> =
-        sqlx::query_as("SELECT tier, price_category_id, amount_cents FROM price_grid WHERE season_id = $1").bind(season_id).fetch_all(store.pool()).await?;
-    Ok(rows.into_iter().map(|(tier, pc, a)| GridCell { tier, price_category_id: pc, amount: Money(a) }).collect())
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as("SELECT tier, price_category_id, amount_cents FROM price_grid WHERE season_id = $1")
+        .bind(season_id)
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(tier, pc, a)| GridCell {
+            tier,
+            price_category_id: pc,
+            amount: Money(a),
+        })
+        .collect())
 }
 
 /// Creates a product in a season, or returns the existing one with that code.
@@ -187,8 +243,15 @@ pub async fn ensure_product(store: &Store, actor: &Actor, season_id: i64, input:
     .fetch_one(tx.conn())
     .await?;
     tx.record(
-        Change::new("product.create", "product", id).after(&serde_json::json!({ "code": input.code, "name": input.name, "kind": input.kind })),
-        Some(Event::ProductCreated { product_id: id, season_id, kind: input.kind.clone(), name: input.name.clone(), price_cents: input.price.map(|m| m.0) }),
+        Change::new("product.create", "product", id)
+            .after(&serde_json::json!({ "code": input.code, "name": input.name, "kind": input.kind })),
+        Some(Event::ProductCreated {
+            product_id: id,
+            season_id,
+            kind: input.kind.clone(),
+            name: input.name.clone(),
+            price_cents: input.price.map(|m| m.0),
+        }),
     )
     .await?;
     tx.commit().await?;

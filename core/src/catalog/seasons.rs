@@ -29,16 +29,29 @@ impl Season {
 /// Every season, newest first.
 pub async fn list_seasons(store: &Store) -> Result<Vec<Season>> {
     let rows: Vec<(i64, String, String, String)> =
-        sqlx::query_as("SELECT id, name, starts_on, ends_on FROM seasons ORDER BY starts_on DESC").fetch_all(store.pool()).await?;
+        sqlx::query_as("SELECT id, name, starts_on, ends_on FROM seasons ORDER BY starts_on DESC")
+            .fetch_all(store.pool())
+            .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, name, s, e)| Some(Season { id, name, starts_on: time::date_from_db(&s)?, ends_on: time::date_from_db(&e)? }))
+        .filter_map(|(id, name, s, e)| {
+            Some(Season {
+                id,
+                name,
+                starts_on: time::date_from_db(&s)?,
+                ends_on: time::date_from_db(&e)?,
+            })
+        })
         .collect())
 }
 
 /// One season by id.
 pub async fn get_season(store: &Store, id: i64) -> Result<Season> {
-    list_seasons(store).await?.into_iter().find(|s| s.id == id).ok_or_else(|| CoreError::NotFound(format!("saison {id}")))
+    list_seasons(store)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| CoreError::NotFound(format!("saison {id}")))
 }
 
 /// One season by name (`2026-2027`).
@@ -67,10 +80,20 @@ pub async fn ensure_season_for(store: &Store, actor: &Actor, day: NaiveDate) -> 
         .fetch_one(tx.conn())
         .await
         .map_err(|e| on_unique(e, format!("la saison {name} existe déjà")))?;
-    let season = Season { id, name: name.clone(), starts_on: first, ends_on: last };
+    let season = Season {
+        id,
+        name: name.clone(),
+        starts_on: first,
+        ends_on: last,
+    };
     tx.record(
         Change::new("season.create", "season", id).after(&season),
-        Some(Event::SeasonCreated { season_id: id, name, starts_on: time::date_to_db(first), ends_on: time::date_to_db(last) }),
+        Some(Event::SeasonCreated {
+            season_id: id,
+            name,
+            starts_on: time::date_to_db(first),
+            ends_on: time::date_to_db(last),
+        }),
     )
     .await?;
     tx.commit().await?;
@@ -94,7 +117,10 @@ pub struct CarryOver {
 /// following season (created if needed). Existing entries of the target are kept, not doubled.
 pub async fn carry_over(store: &Store, actor: &Actor, from_id: i64, with_shows: bool) -> Result<CarryOver> {
     let from = get_season(store, from_id).await?;
-    let next_day = from.ends_on.succ_opt().ok_or_else(|| CoreError::Internal("date hors limites".into()))?;
+    let next_day = from
+        .ends_on
+        .succ_opt()
+        .ok_or_else(|| CoreError::Internal("date hors limites".into()))?;
     let to = ensure_season_for(store, actor, next_day).await?;
     let mut tx = store.write(actor).await?;
     let grid = sqlx::query(
@@ -140,10 +166,18 @@ pub async fn carry_over(store: &Store, actor: &Actor, from_id: i64, with_shows: 
     } else {
         0
     };
-    let result = CarryOver { season_id: to.id, grid_cells: grid, products, show_templates };
+    let result = CarryOver {
+        season_id: to.id,
+        grid_cells: grid,
+        products,
+        show_templates,
+    };
     tx.record(
         Change::new("season.carry_over", "season", to.id).after(&result),
-        Some(Event::SeasonCarriedOver { from_season_id: from.id, to_season_id: to.id }),
+        Some(Event::SeasonCarriedOver {
+            from_season_id: from.id,
+            to_season_id: to.id,
+        }),
     )
     .await?;
     tx.commit().await?;

@@ -241,7 +241,10 @@ impl ShowInput {
 
 async fn resolve_season(store: &Store, season_id: Option<i64>) -> Result<i64> {
     match season_id {
-        Some(id) => Ok(seasons::get_season(store, id).await.map_err(|_| CoreError::invalid("season_id", "saison inconnue"))?.id),
+        Some(id) => Ok(seasons::get_season(store, id)
+            .await
+            .map_err(|_| CoreError::invalid("season_id", "saison inconnue"))?
+            .id),
         None => seasons::season_for(store, time::today_paris())
             .await?
             .map(|s| s.id)
@@ -251,7 +254,10 @@ async fn resolve_season(store: &Store, season_id: Option<i64>) -> Result<i64> {
 
 async fn check_hall(store: &Store, hall_id: Option<i64>) -> Result<()> {
     if let Some(h) = hall_id {
-        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM halls WHERE id = $1").bind(h).fetch_optional(store.pool()).await?;
+        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM halls WHERE id = $1")
+            .bind(h)
+            .fetch_optional(store.pool())
+            .await?;
         if found.is_none() {
             return Err(CoreError::invalid("hall_id", "salle inconnue"));
         }
@@ -306,7 +312,10 @@ pub async fn list_shows(store: &Store, season_id: Option<i64>, include_archived:
 
 /// One show.
 pub async fn get_show(store: &Store, id: i64) -> Result<Show> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM shows WHERE id = $1")).bind(id).fetch_optional(store.pool()).await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM shows WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
     match row {
         Some(r) => from_row(&r),
         None => Err(CoreError::NotFound(format!("spectacle {id}"))),
@@ -376,7 +385,8 @@ pub async fn create_show(store: &Store, actor: &Actor, input: &ShowInput) -> Res
     check_hall(store, show.hall_id).await?;
     let mut tx = store.write(actor).await?;
     show.id = insert(&mut tx, &show).await?;
-    tx.record(Change::new("show.create", "show", show.id).after(&show), Some(created_event(&show))).await?;
+    tx.record(Change::new("show.create", "show", show.id).after(&show), Some(created_event(&show)))
+        .await?;
     tx.commit().await?;
     Ok(show)
 }
@@ -425,7 +435,13 @@ pub async fn update_show(store: &Store, actor: &Actor, id: i64, input: &ShowInpu
     .await?;
     tx.record(
         Change::new("show.update", "show", id).before(&before).after(&show),
-        Some(Event::ShowUpdated { show_id: id, name: show.name.clone(), discipline: show.discipline.clone(), tier: show.tier.clone(), archived: show.archived }),
+        Some(Event::ShowUpdated {
+            show_id: id,
+            name: show.name.clone(),
+            discipline: show.discipline.clone(),
+            tier: show.tier.clone(),
+            archived: show.archived,
+        }),
     )
     .await?;
     tx.commit().await?;
@@ -435,7 +451,12 @@ pub async fn update_show(store: &Store, actor: &Actor, id: i64, input: &ShowInpu
 /// Duplicates a show (fields and special prices, not performances): « Nom (copie) ».
 pub async fn duplicate_show(store: &Store, actor: &Actor, id: i64) -> Result<Show> {
     let source = get_show(store, id).await?;
-    let mut copy = Show { name: format!("{} (copie)", source.name), is_template: false, archived: false, ..source.clone() };
+    let mut copy = Show {
+        name: format!("{} (copie)", source.name),
+        is_template: false,
+        archived: false,
+        ..source.clone()
+    };
     let mut tx = store.write(actor).await?;
     copy.id = insert(&mut tx, &copy).await?;
     sqlx::query(
@@ -445,10 +466,14 @@ pub async fn duplicate_show(store: &Store, actor: &Actor, id: i64) -> Result<Sho
     .bind(id)
     .execute(tx.conn())
     .await?;
-    tx.record(Change::new("show.create", "show", copy.id).after(&copy), Some(created_event(&copy))).await?;
+    tx.record(Change::new("show.create", "show", copy.id).after(&copy), Some(created_event(&copy)))
+        .await?;
     tx.record(
         Change::new("show.duplicate", "show", copy.id).after(&serde_json::json!({ "source_show_id": id })),
-        Some(Event::ShowDuplicated { source_show_id: id, show_id: copy.id }),
+        Some(Event::ShowDuplicated {
+            source_show_id: id,
+            show_id: copy.id,
+        }),
     )
     .await?;
     tx.commit().await?;
@@ -462,7 +487,11 @@ pub async fn set_show_price(store: &Store, actor: &Actor, show_id: i64, price_ca
         return Err(CoreError::invalid("amount", "un prix ne peut pas être négatif"));
     }
     let mut tx = store.write(actor).await?;
-    sqlx::query("DELETE FROM show_prices WHERE show_id = $1 AND price_category_id = $2").bind(show_id).bind(price_category_id).execute(tx.conn()).await?;
+    sqlx::query("DELETE FROM show_prices WHERE show_id = $1 AND price_category_id = $2")
+        .bind(show_id)
+        .bind(price_category_id)
+        .execute(tx.conn())
+        .await?;
     if let Some(m) = amount {
         sqlx::query("INSERT INTO show_prices (show_id, price_category_id, amount_cents) VALUES ($1, $2, $3)")
             .bind(show_id)
@@ -473,7 +502,11 @@ pub async fn set_show_price(store: &Store, actor: &Actor, show_id: i64, price_ca
     }
     tx.record(
         Change::new("show.price", "show", show_id).after(&serde_json::json!({ "price_category_id": price_category_id, "amount": amount })),
-        Some(Event::ShowPriceSet { show_id, price_category_id, amount_cents: amount.map(|m| m.0) }),
+        Some(Event::ShowPriceSet {
+            show_id,
+            price_category_id,
+            amount_cents: amount.map(|m| m.0),
+        }),
     )
     .await?;
     tx.commit().await
@@ -491,9 +524,18 @@ pub async fn show_prices(store: &Store, show: &Show) -> Result<Vec<ShowPrice>> {
         .into_iter()
         .filter_map(|c| {
             let sp = special.iter().find(|(pc, _)| *pc == c.id).map(|(_, a)| Money(*a));
-            let gp = grid.iter().find(|g| g.tier == show.tier && g.price_category_id == c.id).map(|g| g.amount);
+            let gp = grid
+                .iter()
+                .find(|g| g.tier == show.tier && g.price_category_id == c.id)
+                .map(|g| g.amount);
             let amount = sp.or(gp)?;
-            Some(ShowPrice { price_category_id: c.id, code: c.code, name: c.name, amount, special: sp.is_some() })
+            Some(ShowPrice {
+                price_category_id: c.id,
+                code: c.code,
+                name: c.name,
+                amount,
+                special: sp.is_some(),
+            })
         })
         .collect())
 }
@@ -530,8 +572,18 @@ mod tests {
             web_sale_closes_at: Some("2026-09-01T10:00".into()),
             ..Default::default()
         };
-        let CoreError::Invalid(e) = input.validate(1).unwrap_err() else { panic!() };
-        for f in ["name", "duration_minutes", "discipline", "tier", "vat_rate", "analytic_code", "web_sale_closes_at"] {
+        let CoreError::Invalid(e) = input.validate(1).unwrap_err() else {
+            panic!()
+        };
+        for f in [
+            "name",
+            "duration_minutes",
+            "discipline",
+            "tier",
+            "vat_rate",
+            "analytic_code",
+            "web_sale_closes_at",
+        ] {
             assert!(e.get(f).is_some(), "no error for {f}: {e:?}");
         }
     }

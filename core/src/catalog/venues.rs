@@ -42,7 +42,11 @@ pub struct HallLayout {
 
 /// Creates a venue, or returns the existing one with that name.
 pub async fn ensure_venue(store: &Store, actor: &Actor, name: &str, main_site: bool, city: &str) -> Result<i64> {
-    if let Some((id,)) = sqlx::query_as::<_, (i64,)>("SELECT id FROM venues WHERE name = $1").bind(name).fetch_optional(store.pool()).await? {
+    if let Some((id,)) = sqlx::query_as::<_, (i64,)>("SELECT id FROM venues WHERE name = $1")
+        .bind(name)
+        .fetch_optional(store.pool())
+        .await?
+    {
         return Ok(id);
     }
     let mut tx = store.write(actor).await?;
@@ -54,9 +58,21 @@ pub async fn ensure_venue(store: &Store, actor: &Actor, name: &str, main_site: b
         .fetch_one(tx.conn())
         .await
         .map_err(|e| on_unique(e, format!("le lieu « {name} » existe déjà")))?;
-    let venue = Venue { id, name: name.into(), main_site, city: city.into() };
-    tx.record(Change::new("venue.create", "venue", id).after(&venue), Some(Event::VenueCreated { venue_id: id, name: name.into(), main_site }))
-        .await?;
+    let venue = Venue {
+        id,
+        name: name.into(),
+        main_site,
+        city: city.into(),
+    };
+    tx.record(
+        Change::new("venue.create", "venue", id).after(&venue),
+        Some(Event::VenueCreated {
+            venue_id: id,
+            name: name.into(),
+            main_site,
+        }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -80,7 +96,11 @@ pub async fn ensure_hall(store: &Store, actor: &Actor, venue_id: i64, name: &str
         .await?;
     tx.record(
         Change::new("hall.create", "hall", id).after(&serde_json::json!({ "venue_id": venue_id, "name": name })),
-        Some(Event::HallCreated { hall_id: id, venue_id, name: name.into() }),
+        Some(Event::HallCreated {
+            hall_id: id,
+            venue_id,
+            name: name.into(),
+        }),
     )
     .await?;
     tx.commit().await?;
@@ -89,7 +109,16 @@ pub async fn ensure_hall(store: &Store, actor: &Actor, venue_id: i64, name: &str
 
 /// Creates a layout of a hall, or returns the existing one. Numbered layouts start empty:
 /// their seats come from [`crate::catalog::plans::import_plan`], which sets the capacity.
-pub async fn ensure_layout(store: &Store, actor: &Actor, hall_id: i64, name: &str, numbered: bool, capacity: i64, pmr_places: i64, is_template: bool) -> Result<i64> {
+pub async fn ensure_layout(
+    store: &Store,
+    actor: &Actor,
+    hall_id: i64,
+    name: &str,
+    numbered: bool,
+    capacity: i64,
+    pmr_places: i64,
+    is_template: bool,
+) -> Result<i64> {
     if let Some((id,)) = sqlx::query_as::<_, (i64,)>("SELECT id FROM layouts WHERE hall_id = $1 AND name = $2")
         .bind(hall_id)
         .bind(name)
@@ -116,8 +145,15 @@ pub async fn ensure_layout(store: &Store, actor: &Actor, hall_id: i64, name: &st
     .fetch_one(tx.conn())
     .await?;
     tx.record(
-        Change::new("layout.create", "layout", id).after(&serde_json::json!({ "hall_id": hall_id, "name": name, "numbered": numbered, "capacity": capacity })),
-        Some(Event::LayoutCreated { layout_id: id, hall_id, name: name.into(), numbered, capacity }),
+        Change::new("layout.create", "layout", id)
+            .after(&serde_json::json!({ "hall_id": hall_id, "name": name, "numbered": numbered, "capacity": capacity })),
+        Some(Event::LayoutCreated {
+            layout_id: id,
+            hall_id,
+            name: name.into(),
+            numbered,
+            capacity,
+        }),
     )
     .await?;
     tx.commit().await?;
@@ -135,17 +171,19 @@ pub async fn list_hall_layouts(store: &Store) -> Result<Vec<HallLayout>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(hall_id, hall_name, venue_name, layout_id, layout_name, numbered, capacity, pmr, tpl)| HallLayout {
-            hall_id,
-            hall_name,
-            venue_name,
-            layout_id,
-            layout_name,
-            numbered: flag(numbered),
-            capacity,
-            pmr_places: pmr,
-            is_template: flag(tpl),
-        })
+        .map(
+            |(hall_id, hall_name, venue_name, layout_id, layout_name, numbered, capacity, pmr, tpl)| HallLayout {
+                hall_id,
+                hall_name,
+                venue_name,
+                layout_id,
+                layout_name,
+                numbered: flag(numbered),
+                capacity,
+                pmr_places: pmr,
+                is_template: flag(tpl),
+            },
+        )
         .collect())
 }
 
@@ -161,6 +199,16 @@ pub async fn get_layout(store: &Store, layout_id: i64) -> Result<HallLayout> {
 /// Every venue.
 pub async fn list_venues(store: &Store) -> Result<Vec<Venue>> {
     let rows: Vec<(i64, String, i64, String)> =
-        sqlx::query_as("SELECT id, name, main_site, city FROM venues ORDER BY main_site DESC, name").fetch_all(store.pool()).await?;
-    Ok(rows.into_iter().map(|(id, name, m, city)| Venue { id, name, main_site: flag(m), city }).collect())
+        sqlx::query_as("SELECT id, name, main_site, city FROM venues ORDER BY main_site DESC, name")
+            .fetch_all(store.pool())
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, m, city)| Venue {
+            id,
+            name,
+            main_site: flag(m),
+            city,
+        })
+        .collect())
 }

@@ -41,7 +41,9 @@ pub fn grande_salle_rows() -> Vec<(String, i64, &'static str)> {
 
 /// Seats per row of the Black Box frontal layout: rows A–N, 303 in all.
 pub fn black_box_rows() -> Vec<(String, i64, &'static str)> {
-    ('A'..='N').map(|c| (c.to_string(), if c == 'N' { 17 } else { 22 }, "gradin")).collect()
+    ('A'..='N')
+        .map(|c| (c.to_string(), if c == 'N' { 17 } else { 22 }, "gradin"))
+        .collect()
 }
 
 /// Builds a plan with French odd/even numbering from the centre aisle: odd numbers on the
@@ -99,7 +101,14 @@ async fn numbered(store: &Store, actor: &Actor, hall: i64, name: &str, plan: Vec
 pub async fn ensure_halls(store: &Store, actor: &Actor) -> Result<DemoHalls> {
     let main = venues::ensure_venue(store, actor, "Scène nationale – site principal", true, "Lieusaint").await?;
     let grande = venues::ensure_hall(store, actor, main, "Grande salle").await?;
-    let grande_numbered = numbered(store, actor, grande, "Numérotée", odd_even_plan(&grande_salle_rows(), &["A", "P", "Q"])).await?;
+    let grande_numbered = numbered(
+        store,
+        actor,
+        grande,
+        "Numérotée",
+        odd_even_plan(&grande_salle_rows(), &["A", "P", "Q"]),
+    )
+    .await?;
     venues::ensure_layout(store, actor, grande, "Placement libre", false, 843, 6, false).await?;
     let bb = venues::ensure_hall(store, actor, main, "Black Box").await?;
     let bb_frontal = numbered(store, actor, bb, "Frontal", odd_even_plan(&black_box_rows(), &["A", "N"])).await?;
@@ -113,7 +122,15 @@ pub async fn ensure_halls(store: &Store, actor: &Actor) -> Result<DemoHalls> {
     let partner_site = venues::ensure_venue(store, actor, "Salle des fêtes de Moissy-Cramayel", false, "Moissy-Cramayel").await?;
     let partner_hall = venues::ensure_hall(store, actor, partner_site, "Salle des fêtes").await?;
     let partner = venues::ensure_layout(store, actor, partner_hall, "Placement libre", false, 250, 4, true).await?;
-    Ok(DemoHalls { grande_numbered, bb_frontal, bb_bifrontal, bb_standing, gonzalez, chapiteau, partner })
+    Ok(DemoHalls {
+        grande_numbered,
+        bb_frontal,
+        bb_bifrontal,
+        bb_standing,
+        gonzalez,
+        chapiteau,
+        partner,
+    })
 }
 
 #[cfg(test)]

@@ -28,11 +28,31 @@ pub struct DemoReport {
 /// The demo roles: code, French label, permissions.
 pub fn demo_roles() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
     vec![
-        ("box_office", "Billetterie", vec![p::CATALOG_READ, p::SALES_SELL, p::CRM_READ, p::CRM_WRITE]),
-        ("public_relations", "Relations avec les publics", vec![p::CATALOG_READ, p::SALES_SELL, p::CRM_READ, p::CRM_WRITE, p::WAREHOUSE_QUERY]),
-        ("communication", "Communication", vec![p::CATALOG_READ, p::CRM_READ, p::COMMUNICATION_SEND, p::WAREHOUSE_QUERY]),
-        ("accounting", "Comptabilité", vec![p::CATALOG_READ, p::ACCOUNTING_READ, p::ACCOUNTING_CLOSE, p::WAREHOUSE_QUERY]),
-        ("direction", "Direction", vec![p::CATALOG_READ, p::CRM_READ, p::ACCOUNTING_READ, p::WAREHOUSE_QUERY]),
+        (
+            "box_office",
+            "Billetterie",
+            vec![p::CATALOG_READ, p::SALES_SELL, p::CRM_READ, p::CRM_WRITE],
+        ),
+        (
+            "public_relations",
+            "Relations avec les publics",
+            vec![p::CATALOG_READ, p::SALES_SELL, p::CRM_READ, p::CRM_WRITE, p::WAREHOUSE_QUERY],
+        ),
+        (
+            "communication",
+            "Communication",
+            vec![p::CATALOG_READ, p::CRM_READ, p::COMMUNICATION_SEND, p::WAREHOUSE_QUERY],
+        ),
+        (
+            "accounting",
+            "Comptabilité",
+            vec![p::CATALOG_READ, p::ACCOUNTING_READ, p::ACCOUNTING_CLOSE, p::WAREHOUSE_QUERY],
+        ),
+        (
+            "direction",
+            "Direction",
+            vec![p::CATALOG_READ, p::CRM_READ, p::ACCOUNTING_READ, p::WAREHOUSE_QUERY],
+        ),
         ("admin", "Administration", p::PERMISSIONS.iter().map(|(n, _)| *n).collect()),
     ]
 }
@@ -71,9 +91,18 @@ pub async fn load(store: &Store, today: NaiveDate) -> Result<DemoReport> {
     let shows = crate::catalog::shows::list_shows(store, Some(season.id), true).await?.len();
     let performances = crate::catalog::performances::list_performances(
         store,
-        &crate::catalog::PerformanceQuery { season_id: Some(season.id), show_id: None },
+        &crate::catalog::PerformanceQuery {
+            season_id: Some(season.id),
+            show_id: None,
+        },
     )
     .await?
     .len();
-    Ok(DemoReport { season: season.name, created, shows, performances, admin_password })
+    Ok(DemoReport {
+        season: season.name,
+        created,
+        shows,
+        performances,
+        admin_password,
+    })
 }

@@ -21,8 +21,13 @@ pub const PRICE_CATEGORIES: &[(&str, &str, bool)] = &[
 ];
 
 /// grid: per show category, full / reduced / under 30 / under 12 in euros.
-pub const GRID: &[(&str, [i64; 4])] =
-    &[("A+", [35, 31, 24, 16]), ("A", [33, 27, 24, 16]), ("B", [28, 26, 22, 15]), ("C", [22, 20, 17, 14]), ("D", [15, 13, 13, 10])];
+pub const GRID: &[(&str, [i64; 4])] = &[
+    ("A+", [35, 31, 24, 16]),
+    ("A", [33, 27, 24, 16]),
+    ("B", [28, 26, 22, 15]),
+    ("C", [22, 20, 17, 14]),
+    ("D", [15, 13, 13, 10]),
+];
 
 /// School price per show category, in euros.
 const SCHOOL: [i64; 5] = [10, 10, 9, 8, 6];
@@ -81,17 +86,54 @@ pub async fn ensure_prices(store: &Store, actor: &Actor, season_id: i64) -> Resu
 }
 
 const TITLE_A: [&str; 13] = [
-    "Les Nuits", "Le Chant", "La Traversée", "Les Veilleurs", "L'Ombre", "Le Bal", "La Tempête", "Les Oiseaux", "Le Voyage",
-    "La Fugue", "Les Géants", "Le Silence", "La Marche",
+    "Les Nuits",
+    "Le Chant",
+    "La Traversée",
+    "Les Veilleurs",
+    "L'Ombre",
+    "Le Bal",
+    "La Tempête",
+    "Les Oiseaux",
+    "Le Voyage",
+    "La Fugue",
+    "Les Géants",
+    "Le Silence",
+    "La Marche",
 ];
 const TITLE_B: [&str; 5] = ["du Nord", "des Vagues", "sans fin", "de la ville", "à l'envers"];
 const DIRECTORS: [&str; 10] = [
-    "Claire Lemoine", "Julien Barrault", "Amina Diallo", "Pierre Vasseur", "Léa Marchetti", "Hugo Fontaine", "Nadia Benali",
-    "Thomas Girard", "Sofia Almeida", "Mathieu Roche",
+    "Claire Lemoine",
+    "Julien Barrault",
+    "Amina Diallo",
+    "Pierre Vasseur",
+    "Léa Marchetti",
+    "Hugo Fontaine",
+    "Nadia Benali",
+    "Thomas Girard",
+    "Sofia Almeida",
+    "Mathieu Roche",
 ];
 const DISCIPLINE_CYCLE: [&str; 20] = [
-    "theatre", "music", "theatre", "dance", "theatre", "music", "circus", "theatre", "dance", "puppetry", "theatre", "music",
-    "humour", "theatre", "dance", "multidisciplinary", "theatre", "music", "opera", "puppetry",
+    "theatre",
+    "music",
+    "theatre",
+    "dance",
+    "theatre",
+    "music",
+    "circus",
+    "theatre",
+    "dance",
+    "puppetry",
+    "theatre",
+    "music",
+    "humour",
+    "theatre",
+    "dance",
+    "multidisciplinary",
+    "theatre",
+    "music",
+    "opera",
+    "puppetry",
 ];
 
 /// Number of shows in the demo season.
@@ -134,7 +176,15 @@ pub async fn create_programme(store: &Store, actor: &Actor, season: &Season, hal
     for (i, count) in counts.iter().enumerate() {
         let discipline = DISCIPLINE_CYCLE[i % DISCIPLINE_CYCLE.len()];
         let tier = tier_for(i);
-        let audience = if i % 9 == 4 { "young" } else if i == 20 || i == 47 { "school" } else if i % 16 == 15 { "festival" } else { "all" };
+        let audience = if i % 9 == 4 {
+            "young"
+        } else if i == 20 || i == 47 {
+            "school"
+        } else if i % 16 == 15 {
+            "festival"
+        } else {
+            "all"
+        };
         let layout = if discipline == "circus" && circus_outside < 3 {
             circus_outside += 1;
             halls.chapiteau
@@ -180,8 +230,15 @@ pub async fn create_programme(store: &Store, actor: &Actor, season: &Season, hal
             ticket_prefix: format!("S{:02}", i + 1),
             analytic_code: format!("SP{:02}{:03}", start_year % 100, i + 1),
             artistic_director: DIRECTORS[i % DIRECTORS.len()].into(),
-            company: format!("Compagnie {}", ["des Halles", "du Héron", "Lunaire", "Fil Rouge", "L'Entre-deux"][i % 5]),
-            description: format!("{name} : une pièce de la saison {}, accessible dès {} ans.", season.name, if audience == "young" { 6 } else { 12 }),
+            company: format!(
+                "Compagnie {}",
+                ["des Halles", "du Héron", "Lunaire", "Fil Rouge", "L'Entre-deux"][i % 5]
+            ),
+            description: format!(
+                "{name} : une pièce de la saison {}, accessible dès {} ans.",
+                season.name,
+                if audience == "young" { 6 } else { 12 }
+            ),
             is_creation: i % 6 == 0,
             archived: false,
             is_template: false,
@@ -197,7 +254,11 @@ pub async fn create_programme(store: &Store, actor: &Actor, season: &Season, hal
         for k in 0..*count {
             let date = day + Duration::days(k as i64);
             let (h, m) = if audience == "school" {
-                if k % 2 == 0 { (10, 0) } else { (14, 30) }
+                if k % 2 == 0 {
+                    (10, 0)
+                } else {
+                    (14, 30)
+                }
             } else if date.weekday() == Weekday::Sun {
                 (16, 0)
             } else {
@@ -206,12 +267,24 @@ pub async fn create_programme(store: &Store, actor: &Actor, season: &Season, hal
             let local = date.and_hms_opt(h, m, 0).unwrap_or_default();
             let starts = time::paris_to_utc(local).map(time::to_db).unwrap_or_default();
             let capacity = crate::catalog::venues::get_layout(store, layout).await?.capacity;
-            let mut quotas = vec![Quota { family: "invitation".into(), places: (capacity / 25).max(2) }];
+            let mut quotas = vec![Quota {
+                family: "invitation".into(),
+                places: (capacity / 25).max(2),
+            }];
             if audience == "school" {
-                quotas.push(Quota { family: "school".into(), places: capacity * 8 / 10 });
+                quotas.push(Quota {
+                    family: "school".into(),
+                    places: capacity * 8 / 10,
+                });
             } else if capacity >= 300 {
-                quotas.push(Quota { family: "company".into(), places: 10 });
-                quotas.push(Quota { family: "group".into(), places: capacity / 20 });
+                quotas.push(Quota {
+                    family: "company".into(),
+                    places: 10,
+                });
+                quotas.push(Quota {
+                    family: "group".into(),
+                    places: capacity / 20,
+                });
             }
             let input = PerformanceInput {
                 show_id: Some(show.id),

@@ -20,7 +20,13 @@ use utoipa::IntoParams;
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody)))]
 pub async fn list_halls(State(state): State<SharedState>, user: ApiUser) -> AppResult<Json<Vec<HallDto>>> {
     user.require(&state, CATALOG_READ, "/api/v1/halls").await?;
-    Ok(Json(venues::list_hall_layouts(&state.store).await?.into_iter().map(HallDto::from).collect()))
+    Ok(Json(
+        venues::list_hall_layouts(&state.store)
+            .await?
+            .into_iter()
+            .map(HallDto::from)
+            .collect(),
+    ))
 }
 
 /// Filters of `GET /api/v1/shows`.
@@ -33,7 +39,9 @@ pub struct ShowFilter {
 }
 
 async fn season_id(state: &SharedState, season: Option<&str>) -> AppResult<Option<i64>> {
-    let Some(s) = season.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    let Some(s) = season.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
     let all = seasons::list_seasons(&state.store).await?;
     all.iter()
         .find(|x| x.name == s || x.id.to_string() == s)
@@ -67,7 +75,11 @@ pub async fn list_shows(State(state): State<SharedState>, user: ApiUser, Query(f
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.edit missing", body = ErrorBody),
               (status = 422, description = "Invalid fields", body = ErrorBody)))]
-pub async fn create_show(State(state): State<SharedState>, user: ApiUser, ApiJson(input): ApiJson<ShowInput>) -> AppResult<(StatusCode, Json<ShowDto>)> {
+pub async fn create_show(
+    State(state): State<SharedState>,
+    user: ApiUser,
+    ApiJson(input): ApiJson<ShowInput>,
+) -> AppResult<(StatusCode, Json<ShowDto>)> {
     user.require(&state, CATALOG_EDIT, "/api/v1/shows").await?;
     let show = shows::create_show(&state.store, &user.0.actor(), &input).await?;
     Ok((StatusCode::CREATED, Json(show_dto(&state, show).await?)))
@@ -92,7 +104,12 @@ pub async fn get_show(State(state): State<SharedState>, user: ApiUser, Path(id):
               (status = 403, description = "Permission catalog.edit missing", body = ErrorBody),
               (status = 404, description = "Unknown show", body = ErrorBody),
               (status = 422, description = "Invalid fields", body = ErrorBody)))]
-pub async fn update_show(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>, ApiJson(input): ApiJson<ShowInput>) -> AppResult<Json<ShowDto>> {
+pub async fn update_show(
+    State(state): State<SharedState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<ShowInput>,
+) -> AppResult<Json<ShowDto>> {
     user.require(&state, CATALOG_EDIT, "/api/v1/shows/{id}").await?;
     let show = shows::update_show(&state.store, &user.0.actor(), id, &input).await?;
     Ok(Json(show_dto(&state, show).await?))
@@ -104,7 +121,11 @@ pub async fn update_show(State(state): State<SharedState>, user: ApiUser, Path(i
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.edit missing", body = ErrorBody),
               (status = 404, description = "Unknown show", body = ErrorBody)))]
-pub async fn duplicate_show(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<(StatusCode, Json<ShowDto>)> {
+pub async fn duplicate_show(
+    State(state): State<SharedState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+) -> AppResult<(StatusCode, Json<ShowDto>)> {
     user.require(&state, CATALOG_EDIT, "/api/v1/shows/{id}/duplicate").await?;
     let copy = shows::duplicate_show(&state.store, &user.0.actor(), id).await?;
     Ok((StatusCode::CREATED, Json(show_dto(&state, copy).await?)))
@@ -118,7 +139,13 @@ pub async fn duplicate_show(State(state): State<SharedState>, user: ApiUser, Pat
 pub async fn list_seasons(State(state): State<SharedState>, user: ApiUser) -> AppResult<Json<Vec<SeasonDto>>> {
     user.require(&state, CATALOG_READ, "/api/v1/seasons").await?;
     let today = time::today_paris();
-    Ok(Json(seasons::list_seasons(&state.store).await?.into_iter().map(|s| SeasonDto::new(s, today)).collect()))
+    Ok(Json(
+        seasons::list_seasons(&state.store)
+            .await?
+            .into_iter()
+            .map(|s| SeasonDto::new(s, today))
+            .collect(),
+    ))
 }
 
 /// Filters of `GET /api/v1/performances`.
@@ -135,10 +162,21 @@ pub struct PerformanceFilter {
     responses((status = 200, description = "Performances", body = [PerformanceDto]),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody)))]
-pub async fn list_performances(State(state): State<SharedState>, user: ApiUser, Query(f): Query<PerformanceFilter>) -> AppResult<Json<Vec<PerformanceDto>>> {
+pub async fn list_performances(
+    State(state): State<SharedState>,
+    user: ApiUser,
+    Query(f): Query<PerformanceFilter>,
+) -> AppResult<Json<Vec<PerformanceDto>>> {
     user.require(&state, CATALOG_READ, "/api/v1/performances").await?;
     let season_id = season_id(&state, f.season.as_deref()).await?;
-    let list = performances::list_performances(&state.store, &PerformanceQuery { season_id, show_id: f.show }).await?;
+    let list = performances::list_performances(
+        &state.store,
+        &PerformanceQuery {
+            season_id,
+            show_id: f.show,
+        },
+    )
+    .await?;
     Ok(Json(list.into_iter().map(PerformanceDto::from).collect()))
 }
 
@@ -148,7 +186,11 @@ pub async fn list_performances(State(state): State<SharedState>, user: ApiUser, 
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.edit missing", body = ErrorBody),
               (status = 422, description = "Invalid fields", body = ErrorBody)))]
-pub async fn create_performance(State(state): State<SharedState>, user: ApiUser, ApiJson(input): ApiJson<PerformanceInput>) -> AppResult<(StatusCode, Json<PerformanceDto>)> {
+pub async fn create_performance(
+    State(state): State<SharedState>,
+    user: ApiUser,
+    ApiJson(input): ApiJson<PerformanceInput>,
+) -> AppResult<(StatusCode, Json<PerformanceDto>)> {
     user.require(&state, CATALOG_EDIT, "/api/v1/performances").await?;
     let p = performances::create_performance(&state.store, &user.0.actor(), &input).await?;
     Ok((StatusCode::CREATED, Json(p.into())))
@@ -185,7 +227,16 @@ pub async fn get_plan(State(state): State<SharedState>, user: ApiUser, Path(id):
         pmr_places: layout.pmr_places,
         seats: seats
             .into_iter()
-            .map(|s| SeatDto { id: s.id, row: s.spec.row, number: s.spec.number, side: s.spec.side, zone: s.spec.zone, pmr: s.spec.pmr, x: s.spec.x, y: s.spec.y })
+            .map(|s| SeatDto {
+                id: s.id,
+                row: s.spec.row,
+                number: s.spec.number,
+                side: s.spec.side,
+                zone: s.spec.zone,
+                pmr: s.spec.pmr,
+                x: s.spec.x,
+                y: s.spec.y,
+            })
             .collect(),
     }))
 }
@@ -197,7 +248,13 @@ pub async fn get_plan(State(state): State<SharedState>, user: ApiUser, Path(id):
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody)))]
 pub async fn list_price_categories(State(state): State<SharedState>, user: ApiUser) -> AppResult<Json<Vec<PriceCategoryDto>>> {
     user.require(&state, CATALOG_READ, "/api/v1/price-categories").await?;
-    Ok(Json(prices::list_price_categories(&state.store).await?.into_iter().map(PriceCategoryDto::from).collect()))
+    Ok(Json(
+        prices::list_price_categories(&state.store)
+            .await?
+            .into_iter()
+            .map(PriceCategoryDto::from)
+            .collect(),
+    ))
 }
 
 /// Filters of `GET /api/v1/products`.
@@ -212,11 +269,21 @@ pub struct ProductFilter {
     responses((status = 200, description = "Products", body = [ProductDto]),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody)))]
-pub async fn list_products(State(state): State<SharedState>, user: ApiUser, Query(f): Query<ProductFilter>) -> AppResult<Json<Vec<ProductDto>>> {
+pub async fn list_products(
+    State(state): State<SharedState>,
+    user: ApiUser,
+    Query(f): Query<ProductFilter>,
+) -> AppResult<Json<Vec<ProductDto>>> {
     user.require(&state, CATALOG_READ, "/api/v1/products").await?;
     let sid = match season_id(&state, f.season.as_deref()).await? {
         Some(id) => Some(id),
         None => seasons::season_for(&state.store, time::today_paris()).await?.map(|s| s.id),
     };
-    Ok(Json(prices::list_products(&state.store, sid).await?.into_iter().map(ProductDto::from).collect()))
+    Ok(Json(
+        prices::list_products(&state.store, sid)
+            .await?
+            .into_iter()
+            .map(ProductDto::from)
+            .collect(),
+    ))
 }

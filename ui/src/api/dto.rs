@@ -75,7 +75,13 @@ pub struct SeasonDto {
 impl SeasonDto {
     /// From a season, given today.
     pub fn new(s: Season, today: chrono::NaiveDate) -> Self {
-        SeasonDto { id: s.id, current: s.contains(today), name: s.name, starts_on: time::date_to_db(s.starts_on), ends_on: time::date_to_db(s.ends_on) }
+        SeasonDto {
+            id: s.id,
+            current: s.contains(today),
+            name: s.name,
+            starts_on: time::date_to_db(s.starts_on),
+            ends_on: time::date_to_db(s.ends_on),
+        }
     }
 }
 
@@ -97,12 +103,20 @@ pub struct PriceDto {
 
 impl From<ShowPrice> for PriceDto {
     fn from(p: ShowPrice) -> Self {
-        PriceDto { price_category_id: p.price_category_id, code: p.code, name: p.name, amount: p.amount, special: p.special }
+        PriceDto {
+            price_category_id: p.price_category_id,
+            code: p.code,
+            name: p.name,
+            amount: p.amount,
+            special: p.special,
+        }
     }
 }
 
 fn rfc3339(s: &Option<String>) -> Option<String> {
-    s.as_deref().and_then(time::from_db).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    s.as_deref()
+        .and_then(time::from_db)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 /// A show, with every field. Its fields round-trip: a `GET` body can be sent back as `PUT`.
@@ -252,7 +266,14 @@ impl From<Performance> for PerformanceDto {
             web_sale_opens_at: p.web_sale_opens_at.map(fmt),
             web_sale_closes_at: p.web_sale_closes_at.map(fmt),
             cancelled: p.cancelled,
-            quotas: p.quotas.into_iter().map(|q| QuotaDto { family: q.family, places: q.places }).collect(),
+            quotas: p
+                .quotas
+                .into_iter()
+                .map(|q| QuotaDto {
+                    family: q.family,
+                    places: q.places,
+                })
+                .collect(),
         }
     }
 }
@@ -312,7 +333,12 @@ pub struct PriceCategoryDto {
 
 impl From<catalog::PriceCategory> for PriceCategoryDto {
     fn from(c: catalog::PriceCategory) -> Self {
-        PriceCategoryDto { id: c.id, code: c.code, name: c.name, needs_proof: c.needs_proof }
+        PriceCategoryDto {
+            id: c.id,
+            code: c.code,
+            name: c.name,
+            needs_proof: c.needs_proof,
+        }
     }
 }
 

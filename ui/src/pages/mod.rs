@@ -35,7 +35,11 @@ pub fn router() -> Router<SharedState> {
             r = r.route(path, get(area));
         }
     }
-    r.merge(shows::router()).merge(performances::router()).merge(prices::router()).merge(halls::router()).merge(users::router())
+    r.merge(shows::router())
+        .merge(performances::router())
+        .merge(prices::router())
+        .merge(halls::router())
+        .merge(users::router())
 }
 
 /// Form fields as sent (repeated names kept, for checkbox lists).
@@ -45,7 +49,11 @@ pub struct FormData(pub Vec<(String, String)>);
 impl FormData {
     /// The first value of `name`, trimmed; `None` when absent or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
     }
     /// The value of `name` or "".
     pub fn text(&self, name: &str) -> String {
@@ -106,7 +114,11 @@ async fn healthz(State(state): State<SharedState>) -> Response {
 }
 
 async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/app.css")).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../static/app.css"),
+    )
+        .into_response()
 }
 
 fn safe_next(next: Option<&str>) -> String {
@@ -117,7 +129,10 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 async fn login_page(Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let html = render("login.html", context! { next => safe_next(q.get("next").map(String::as_str)), login => "" })?;
+    let html = render(
+        "login.html",
+        context! { next => safe_next(q.get("next").map(String::as_str)), login => "" },
+    )?;
     Ok(Html(html).into_response())
 }
 
@@ -125,15 +140,27 @@ async fn login(State(state): State<SharedState>, Form(form): Form<Vec<(String, S
     let form = FormData(form);
     let login = form.text("login");
     let next = safe_next(form.get("next"));
-    let password = form.0.iter().find(|(k, _)| k == "password").map(|(_, v)| v.clone()).unwrap_or_default();
+    let password = form
+        .0
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let again = |status: StatusCode, error: String| -> AppResult<Response> {
         let html = render("login.html", context! { next => next.clone(), login => login.clone(), error })?;
         Ok((status, Html(html)).into_response())
     };
     let key = login.to_lowercase();
-    let wait = state.throttle.lock().map_err(|_| AppError::page(StatusCode::INTERNAL_SERVER_ERROR, "verrou"))?.wait(&key, Instant::now());
+    let wait = state
+        .throttle
+        .lock()
+        .map_err(|_| AppError::page(StatusCode::INTERNAL_SERVER_ERROR, "verrou"))?
+        .wait(&key, Instant::now());
     if let Some(w) = wait {
-        return again(StatusCode::TOO_MANY_REQUESTS, format!("Trop d'essais infructueux : réessayez dans {} secondes.", w.as_secs().max(1)));
+        return again(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Trop d'essais infructueux : réessayez dans {} secondes.", w.as_secs().max(1)),
+        );
     }
     match core_users::verify_login(&state.store, &login, &password).await {
         Ok(user) => {
@@ -141,7 +168,10 @@ async fn login(State(state): State<SharedState>, Form(form): Form<Vec<(String, S
                 t.succeeded(&key);
             }
             let cookie = sessions::create_session(&state.store, &user).await.map_err(page_err)?;
-            let set = format!("{SESSION_COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", sessions::SESSION_HOURS * 3600);
+            let set = format!(
+                "{SESSION_COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+                sessions::SESSION_HOURS * 3600
+            );
             Ok(([(header::SET_COOKIE, set)], Redirect::to(&next)).into_response())
         }
         Err(CoreError::BadCredentials) => {
@@ -156,22 +186,39 @@ async fn login(State(state): State<SharedState>, Form(form): Form<Vec<(String, S
 
 async fn logout(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
     user.check_csrf(FormData(form).csrf())?;
-    sessions::delete_session(&state.store, &user.user.actor(), &user.cookie).await.map_err(page_err)?;
+    sessions::delete_session(&state.store, &user.user.actor(), &user.cookie)
+        .await
+        .map_err(page_err)?;
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
 }
 
 async fn home(State(state): State<SharedState>, user: PageUser) -> AppResult<Response> {
     use parterre_core::catalog::{performances, seasons, shows, PerformanceQuery};
-    let season = seasons::season_for(&state.store, parterre_core::time::today_paris()).await.map_err(page_err)?;
+    let season = seasons::season_for(&state.store, parterre_core::time::today_paris())
+        .await
+        .map_err(page_err)?;
     let (mut n_shows, mut n_perfs, mut upcoming) = (0, 0, 0);
     if let Some(s) = &season {
         n_shows = shows::list_shows(&state.store, Some(s.id), false).await.map_err(page_err)?.len();
-        let perfs = performances::list_performances(&state.store, &PerformanceQuery { season_id: Some(s.id), show_id: None }).await.map_err(page_err)?;
+        let perfs = performances::list_performances(
+            &state.store,
+            &PerformanceQuery {
+                season_id: Some(s.id),
+                show_id: None,
+            },
+        )
+        .await
+        .map_err(page_err)?;
         n_perfs = perfs.len();
         upcoming = perfs.iter().filter(|p| p.starts_at > chrono::Utc::now()).count();
     }
-    page(&user, "/", "home.html", context! { season, shows => n_shows, performances => n_perfs, upcoming })
+    page(
+        &user,
+        "/",
+        "home.html",
+        context! { season, shows => n_shows, performances => n_perfs, upcoming },
+    )
 }
 
 async fn area(State(state): State<SharedState>, user: PageUser, uri: axum::http::Uri) -> AppResult<Response> {

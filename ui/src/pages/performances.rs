@@ -44,19 +44,32 @@ async fn list(State(state): State<SharedState>, user: PageUser, Query(q): Query<
     };
     let season_id = match &show {
         Some(_) => None,
-        None => seasons::season_for(store, time::today_paris()).await.map_err(page_err)?.map(|s| s.id),
+        None => seasons::season_for(store, time::today_paris())
+            .await
+            .map_err(page_err)?
+            .map(|s| s.id),
     };
-    let list = performances::list_performances(store, &PerformanceQuery { season_id, show_id }).await.map_err(page_err)?;
+    let list = performances::list_performances(store, &PerformanceQuery { season_id, show_id })
+        .await
+        .map_err(page_err)?;
     let rows: Vec<_> = list.iter().map(row).collect();
     let show_ctx = show.map(|s| context! { id => s.id, name => s.name });
-    page(&user, AREA, "admin/performances.html", context! { performances => rows, show => show_ctx, can_edit => user.user.can(CATALOG_EDIT) })
+    page(
+        &user,
+        AREA,
+        "admin/performances.html",
+        context! { performances => rows, show => show_ctx, can_edit => user.user.can(CATALOG_EDIT) },
+    )
 }
 
 fn input_from(form: &FormData, errors: &mut FieldErrors) -> PerformanceInput {
     let mut quotas = Vec::new();
     for (code, _) in catalog::QUOTA_FAMILIES {
         if let Some(n) = form.int(&format!("quota_{code}"), errors) {
-            quotas.push(Quota { family: code.to_string(), places: n });
+            quotas.push(Quota {
+                family: code.to_string(),
+                places: n,
+            });
         }
     }
     PerformanceInput {
@@ -71,26 +84,64 @@ fn input_from(form: &FormData, errors: &mut FieldErrors) -> PerformanceInput {
     }
 }
 
-async fn form_page(state: &SharedState, user: &PageUser, heading: &str, action: &str, f: &PerformanceInput, errors: &FieldErrors, status: StatusCode) -> AppResult<Response> {
+async fn form_page(
+    state: &SharedState,
+    user: &PageUser,
+    heading: &str,
+    action: &str,
+    f: &PerformanceInput,
+    errors: &FieldErrors,
+    status: StatusCode,
+) -> AppResult<Response> {
     let store = &state.store;
     let season = seasons::season_for(store, time::today_paris()).await.map_err(page_err)?;
-    let shows: Vec<(String, String)> =
-        shows::list_shows(store, season.map(|s| s.id), false).await.map_err(page_err)?.into_iter().map(|s| (s.id.to_string(), s.name)).collect();
+    let shows: Vec<(String, String)> = shows::list_shows(store, season.map(|s| s.id), false)
+        .await
+        .map_err(page_err)?
+        .into_iter()
+        .map(|s| (s.id.to_string(), s.name))
+        .collect();
     let layouts: Vec<(String, String)> = venues::list_hall_layouts(store)
         .await
         .map_err(page_err)?
         .into_iter()
-        .map(|l| (l.layout_id.to_string(), format!("{} — {} ({} places)", l.hall_name, l.layout_name, l.capacity)))
+        .map(|l| {
+            (
+                l.layout_id.to_string(),
+                format!("{} — {} ({} places)", l.hall_name, l.layout_name, l.capacity),
+            )
+        })
         .collect();
     let quotas: HashMap<String, i64> = f.quotas.iter().flatten().map(|q| (q.family.clone(), q.places)).collect();
-    let families: Vec<(String, String)> = catalog::QUOTA_FAMILIES.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-    page_with_status(user, AREA, "admin/performance_form.html", context! { heading, action, f, errors => errors.0.clone(), shows, layouts, quotas, families }, status)
+    let families: Vec<(String, String)> = catalog::QUOTA_FAMILIES
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    page_with_status(
+        user,
+        AREA,
+        "admin/performance_form.html",
+        context! { heading, action, f, errors => errors.0.clone(), shows, layouts, quotas, families },
+        status,
+    )
 }
 
 async fn new(State(state): State<SharedState>, user: PageUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     user.require(&state, CATALOG_EDIT, "/admin/performances/new").await?;
-    let f = PerformanceInput { show_id: q.get("show").and_then(|s| s.parse().ok()), ..Default::default() };
-    form_page(&state, &user, "Nouvelle séance", "/admin/performances", &f, &FieldErrors::new(), StatusCode::OK).await
+    let f = PerformanceInput {
+        show_id: q.get("show").and_then(|s| s.parse().ok()),
+        ..Default::default()
+    };
+    form_page(
+        &state,
+        &user,
+        "Nouvelle séance",
+        "/admin/performances",
+        &f,
+        &FieldErrors::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn create(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
@@ -99,12 +150,25 @@ async fn create(State(state): State<SharedState>, user: PageUser, Form(form): Fo
     user.check_csrf(form.csrf())?;
     let mut errors = FieldErrors::new();
     let input = input_from(&form, &mut errors);
-    let result = if errors.is_empty() { performances::create_performance(&state.store, &user.user.actor(), &input).await } else { Err(CoreError::Invalid(errors.clone())) };
+    let result = if errors.is_empty() {
+        performances::create_performance(&state.store, &user.user.actor(), &input).await
+    } else {
+        Err(CoreError::Invalid(errors.clone()))
+    };
     match result {
         Ok(p) => Ok(done(&format!("/admin/performances?show={}", p.show_id))),
         Err(CoreError::Invalid(mut e)) => {
             e.0.extend(errors.0);
-            form_page(&state, &user, "Nouvelle séance", "/admin/performances", &input, &e, StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                &state,
+                &user,
+                "Nouvelle séance",
+                "/admin/performances",
+                &input,
+                &e,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(page_err(e)),
     }
@@ -124,21 +188,48 @@ async fn edit(State(state): State<SharedState>, user: PageUser, Path(id): Path<i
         quotas: Some(p.quotas.clone()),
     };
     let heading = format!("Modifier la séance du {}", time::display_paris(p.starts_at));
-    form_page(&state, &user, &heading, &format!("/admin/performances/{id}"), &f, &FieldErrors::new(), StatusCode::OK).await
+    form_page(
+        &state,
+        &user,
+        &heading,
+        &format!("/admin/performances/{id}"),
+        &f,
+        &FieldErrors::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
-async fn update(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
+async fn update(
+    State(state): State<SharedState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     user.require(&state, CATALOG_EDIT, "/admin/performances/{id}").await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let mut errors = FieldErrors::new();
     let input = input_from(&form, &mut errors);
-    let result = if errors.is_empty() { performances::update_performance(&state.store, &user.user.actor(), id, &input).await } else { Err(CoreError::Invalid(errors.clone())) };
+    let result = if errors.is_empty() {
+        performances::update_performance(&state.store, &user.user.actor(), id, &input).await
+    } else {
+        Err(CoreError::Invalid(errors.clone()))
+    };
     match result {
         Ok(p) => Ok(done(&format!("/admin/performances?show={}", p.show_id))),
         Err(CoreError::Invalid(mut e)) => {
             e.0.extend(errors.0);
-            form_page(&state, &user, "Modifier la séance", &format!("/admin/performances/{id}"), &input, &e, StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                &state,
+                &user,
+                "Modifier la séance",
+                &format!("/admin/performances/{id}"),
+                &input,
+                &e,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(page_err(e)),
     }
@@ -146,7 +237,12 @@ async fn update(State(state): State<SharedState>, user: PageUser, Path(id): Path
 
 /// Draws a layout as SVG: seats as circles (PMR places in blue), or a box for free placement.
 pub fn plan_svg(title: &str, numbered: bool, capacity: i64, seats: &[plans::Seat]) -> String {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
     if !numbered || seats.is_empty() {
         return format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 400 160\" role=\"img\" aria-labelledby=\"plan-title\">\
@@ -186,7 +282,12 @@ pub fn plan_svg(title: &str, numbered: bool, capacity: i64, seats: &[plans::Seat
         ));
         if !rows_seen.contains(&s.spec.row.as_str()) {
             rows_seen.push(&s.spec.row);
-            out.push_str(&format!("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{}</text>", min_x + 8, s.spec.y + 4, esc(&s.spec.row)));
+            out.push_str(&format!(
+                "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{}</text>",
+                min_x + 8,
+                s.spec.y + 4,
+                esc(&s.spec.row)
+            ));
         }
     }
     out.push_str("</svg>");
@@ -213,6 +314,15 @@ async fn plan(State(state): State<SharedState>, user: PageUser, Path(id): Path<i
             context! { row => r, count => n.len(), numbers => n.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ") }
         })
         .collect();
-    let quotas: Vec<_> = p.quotas.iter().map(|q| context! { label => catalog::label_of(catalog::QUOTA_FAMILIES, &q.family), places => q.places }).collect();
-    page(&user, AREA, "admin/plan.html", context! { p => row(&p), svg, rows, quotas, pmr => layout.pmr_places })
+    let quotas: Vec<_> = p
+        .quotas
+        .iter()
+        .map(|q| context! { label => catalog::label_of(catalog::QUOTA_FAMILIES, &q.family), places => q.places })
+        .collect();
+    page(
+        &user,
+        AREA,
+        "admin/plan.html",
+        context! { p => row(&p), svg, rows, quotas, pmr => layout.pmr_places },
+    )
 }

@@ -16,7 +16,9 @@ use parterre_core::{time, Money};
 use std::collections::HashMap;
 
 pub(super) fn router() -> axum::Router<SharedState> {
-    Router::new().route("/admin/prices", get(show).post(set_price)).route("/admin/seasons/{id}/carry-over", post(carry_over))
+    Router::new()
+        .route("/admin/prices", get(show).post(set_price))
+        .route("/admin/seasons/{id}/carry-over", post(carry_over))
 }
 
 const AREA: &str = "/admin/shows";
@@ -31,7 +33,12 @@ async fn show(State(state): State<SharedState>, user: PageUser, Query(q): Query<
         Some(id) => all.iter().find(|s| s.id == id).cloned(),
         None => current.or_else(|| all.first().cloned()),
     }
-    .ok_or_else(|| AppError::page(StatusCode::NOT_FOUND, "aucune saison : chargez la démonstration ou créez une saison"))?;
+    .ok_or_else(|| {
+        AppError::page(
+            StatusCode::NOT_FOUND,
+            "aucune saison : chargez la démonstration ou créez une saison",
+        )
+    })?;
     let cats = prices::list_price_categories(store).await.map_err(page_err)?;
     let grid = prices::grid(store, season.id).await.map_err(page_err)?;
     let rows: Vec<_> = cats
@@ -39,7 +46,11 @@ async fn show(State(state): State<SharedState>, user: PageUser, Query(q): Query<
         .map(|c| {
             let cells: Vec<Option<i64>> = catalog::TIERS
                 .iter()
-                .map(|t| grid.iter().find(|g| g.tier == *t && g.price_category_id == c.id).map(|g| g.amount.0))
+                .map(|t| {
+                    grid.iter()
+                        .find(|g| g.tier == *t && g.price_category_id == c.id)
+                        .map(|g| g.amount.0)
+                })
                 .collect();
             context! { id => c.id, name => c.name, needs_proof => c.needs_proof, cells }
         })
@@ -81,9 +92,16 @@ async fn set_price(State(state): State<SharedState>, user: PageUser, Form(form):
     }
 }
 
-async fn carry_over(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
+async fn carry_over(
+    State(state): State<SharedState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     user.require(&state, CATALOG_EDIT, "/admin/seasons/{id}/carry-over").await?;
     user.check_csrf(FormData(form).csrf())?;
-    let result = seasons::carry_over(&state.store, &user.user.actor(), id, true).await.map_err(page_err)?;
+    let result = seasons::carry_over(&state.store, &user.user.actor(), id, true)
+        .await
+        .map_err(page_err)?;
     Ok(done(&format!("/admin/prices?season={}", result.season_id)))
 }

@@ -30,10 +30,18 @@ async fn list(State(state): State<SharedState>, user: PageUser, Query(q): Query<
     user.require(&state, CATALOG_READ, AREA).await?;
     let store = &state.store;
     let all_seasons = seasons::list_seasons(store).await.map_err(page_err)?;
-    let current = seasons::season_for(store, parterre_core::time::today_paris()).await.map_err(page_err)?;
-    let season_id = q.get("season").and_then(|s| s.parse::<i64>().ok()).or(current.map(|s| s.id)).or(all_seasons.first().map(|s| s.id));
+    let current = seasons::season_for(store, parterre_core::time::today_paris())
+        .await
+        .map_err(page_err)?;
+    let season_id = q
+        .get("season")
+        .and_then(|s| s.parse::<i64>().ok())
+        .or(current.map(|s| s.id))
+        .or(all_seasons.first().map(|s| s.id));
     let list = shows::list_shows(store, season_id, true).await.map_err(page_err)?;
-    let perfs = performances::list_performances(store, &PerformanceQuery { season_id, show_id: None }).await.map_err(page_err)?;
+    let perfs = performances::list_performances(store, &PerformanceQuery { season_id, show_id: None })
+        .await
+        .map_err(page_err)?;
     let rows: Vec<_> = list
         .iter()
         .map(|s| {
@@ -45,7 +53,12 @@ async fn list(State(state): State<SharedState>, user: PageUser, Query(q): Query<
             }
         })
         .collect();
-    page(&user, AREA, "admin/shows.html", context! { seasons => all_seasons, season_id, shows => rows, can_edit => user.user.can(CATALOG_EDIT) })
+    page(
+        &user,
+        AREA,
+        "admin/shows.html",
+        context! { seasons => all_seasons, season_id, shows => rows, can_edit => user.user.can(CATALOG_EDIT) },
+    )
 }
 
 fn input_from(form: &FormData, errors: &mut FieldErrors) -> ShowInput {
@@ -85,9 +98,23 @@ fn all_errors(input: &ShowInput, mut errors: FieldErrors) -> CoreError {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn form_page(state: &SharedState, user: &PageUser, heading: &str, action: &str, f: &ShowInput, errors: &FieldErrors, prices: Vec<minijinja::Value>, status: StatusCode) -> AppResult<Response> {
+async fn form_page(
+    state: &SharedState,
+    user: &PageUser,
+    heading: &str,
+    action: &str,
+    f: &ShowInput,
+    errors: &FieldErrors,
+    prices: Vec<minijinja::Value>,
+    status: StatusCode,
+) -> AppResult<Response> {
     let store = &state.store;
-    let seasons: Vec<(String, String)> = seasons::list_seasons(store).await.map_err(page_err)?.into_iter().map(|s| (s.id.to_string(), s.name)).collect();
+    let seasons: Vec<(String, String)> = seasons::list_seasons(store)
+        .await
+        .map_err(page_err)?
+        .into_iter()
+        .map(|s| (s.id.to_string(), s.name))
+        .collect();
     let mut halls: Vec<(String, String)> = Vec::new();
     for h in venues::list_hall_layouts(store).await.map_err(page_err)? {
         if !halls.iter().any(|(id, _)| *id == h.hall_id.to_string()) {
@@ -110,9 +137,25 @@ async fn form_page(state: &SharedState, user: &PageUser, heading: &str, action: 
 
 async fn new(State(state): State<SharedState>, user: PageUser) -> AppResult<Response> {
     user.require(&state, CATALOG_EDIT, "/admin/shows/new").await?;
-    let current = seasons::season_for(&state.store, parterre_core::time::today_paris()).await.map_err(page_err)?;
-    let f = ShowInput { season_id: current.map(|s| s.id), audience: "all".into(), ..Default::default() };
-    form_page(&state, &user, "Nouveau spectacle", "/admin/shows", &f, &FieldErrors::new(), vec![], StatusCode::OK).await
+    let current = seasons::season_for(&state.store, parterre_core::time::today_paris())
+        .await
+        .map_err(page_err)?;
+    let f = ShowInput {
+        season_id: current.map(|s| s.id),
+        audience: "all".into(),
+        ..Default::default()
+    };
+    form_page(
+        &state,
+        &user,
+        "Nouveau spectacle",
+        "/admin/shows",
+        &f,
+        &FieldErrors::new(),
+        vec![],
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn create(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
@@ -121,14 +164,28 @@ async fn create(State(state): State<SharedState>, user: PageUser, Form(form): Fo
     user.check_csrf(form.csrf())?;
     let mut errors = FieldErrors::new();
     let input = input_from(&form, &mut errors);
-    let result = if errors.is_empty() { shows::create_show(&state.store, &user.user.actor(), &input).await } else { Err(all_errors(&input, errors.clone())) };
+    let result = if errors.is_empty() {
+        shows::create_show(&state.store, &user.user.actor(), &input).await
+    } else {
+        Err(all_errors(&input, errors.clone()))
+    };
     match result {
         Ok(show) => Ok(done(&format!("/admin/shows?season={}", show.season_id))),
         Err(CoreError::Invalid(mut e)) => {
             for (k, v) in errors.0 {
                 e.0.entry(k).or_insert(v);
             }
-            form_page(&state, &user, "Nouveau spectacle", "/admin/shows", &input, &e, vec![], StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                &state,
+                &user,
+                "Nouveau spectacle",
+                "/admin/shows",
+                &input,
+                &e,
+                vec![],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(page_err(e)),
     }
@@ -148,17 +205,36 @@ async fn edit(State(state): State<SharedState>, user: PageUser, Path(id): Path<i
     let show = shows::get_show(&state.store, id).await.map_err(page_err)?;
     let prices = price_rows(&state, &show).await?;
     let heading = format!("Modifier « {} »", show.name);
-    form_page(&state, &user, &heading, &format!("/admin/shows/{id}"), &ShowInput::from_show(&show), &FieldErrors::new(), prices, StatusCode::OK).await
+    form_page(
+        &state,
+        &user,
+        &heading,
+        &format!("/admin/shows/{id}"),
+        &ShowInput::from_show(&show),
+        &FieldErrors::new(),
+        prices,
+        StatusCode::OK,
+    )
+    .await
 }
 
-async fn update(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
+async fn update(
+    State(state): State<SharedState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     user.require(&state, CATALOG_EDIT, "/admin/shows/{id}").await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let show = shows::get_show(&state.store, id).await.map_err(page_err)?;
     let mut errors = FieldErrors::new();
     let input = input_from(&form, &mut errors);
-    let result = if errors.is_empty() { shows::update_show(&state.store, &user.user.actor(), id, &input).await } else { Err(all_errors(&input, errors.clone())) };
+    let result = if errors.is_empty() {
+        shows::update_show(&state.store, &user.user.actor(), id, &input).await
+    } else {
+        Err(all_errors(&input, errors.clone()))
+    };
     match result {
         Ok(s) => Ok(done(&format!("/admin/shows?season={}", s.season_id))),
         Err(CoreError::Invalid(mut e)) => {
@@ -167,15 +243,32 @@ async fn update(State(state): State<SharedState>, user: PageUser, Path(id): Path
             }
             let prices = price_rows(&state, &show).await?;
             let heading = format!("Modifier « {} »", show.name);
-            form_page(&state, &user, &heading, &format!("/admin/shows/{id}"), &input, &e, prices, StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                &state,
+                &user,
+                &heading,
+                &format!("/admin/shows/{id}"),
+                &input,
+                &e,
+                prices,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(page_err(e)),
     }
 }
 
-async fn duplicate(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
+async fn duplicate(
+    State(state): State<SharedState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     user.require(&state, CATALOG_EDIT, "/admin/shows/{id}/duplicate").await?;
     user.check_csrf(FormData(form).csrf())?;
-    let copy = shows::duplicate_show(&state.store, &user.user.actor(), id).await.map_err(page_err)?;
+    let copy = shows::duplicate_show(&state.store, &user.user.actor(), id)
+        .await
+        .map_err(page_err)?;
     Ok(done(&format!("/admin/shows/{}/edit", copy.id)))
 }

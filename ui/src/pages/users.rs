@@ -29,24 +29,57 @@ pub(super) fn router() -> axum::Router<SharedState> {
 
 const AREA: &str = "/admin/users";
 
-async fn users_page(state: &SharedState, user: &PageUser, f: minijinja::Value, errors: &FieldErrors, status: StatusCode) -> AppResult<Response> {
+async fn users_page(
+    state: &SharedState,
+    user: &PageUser,
+    f: minijinja::Value,
+    errors: &FieldErrors,
+    status: StatusCode,
+) -> AppResult<Response> {
     let list = users::list_users(&state.store).await.map_err(page_err)?;
     let roles = roles::list_roles(&state.store).await.map_err(page_err)?;
-    page_with_status(user, AREA, "admin/users.html", context! { users => list, roles, f, errors => errors.0.clone() }, status)
+    page_with_status(
+        user,
+        AREA,
+        "admin/users.html",
+        context! { users => list, roles, f, errors => errors.0.clone() },
+        status,
+    )
 }
 
 async fn list_users(State(state): State<SharedState>, user: PageUser) -> AppResult<Response> {
     user.require(&state, ADMIN_USERS, AREA).await?;
-    users_page(&state, &user, context! { roles => Vec::<String>::new() }, &FieldErrors::new(), StatusCode::OK).await
+    users_page(
+        &state,
+        &user,
+        context! { roles => Vec::<String>::new() },
+        &FieldErrors::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn create_user(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
     user.require(&state, ADMIN_USERS, AREA).await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
-    let password = form.0.iter().find(|(k, _)| k == "password").map(|(_, v)| v.clone()).unwrap_or_default();
+    let password = form
+        .0
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let role_codes = form.all("roles");
-    match users::create_user(&state.store, &user.user.actor(), &form.text("login"), &form.text("display_name"), &password, &role_codes).await {
+    match users::create_user(
+        &state.store,
+        &user.user.actor(),
+        &form.text("login"),
+        &form.text("display_name"),
+        &password,
+        &role_codes,
+    )
+    .await
+    {
         Ok(_) => Ok(done(AREA)),
         Err(CoreError::Invalid(e)) => {
             let f = context! { login => form.text("login"), display_name => form.text("display_name"), roles => role_codes };
@@ -62,9 +95,22 @@ async fn create_user(State(state): State<SharedState>, user: PageUser, Form(form
     }
 }
 
-async fn user_form(state: &SharedState, user: &PageUser, u: &users::User, f: minijinja::Value, errors: &FieldErrors, status: StatusCode) -> AppResult<Response> {
+async fn user_form(
+    state: &SharedState,
+    user: &PageUser,
+    u: &users::User,
+    f: minijinja::Value,
+    errors: &FieldErrors,
+    status: StatusCode,
+) -> AppResult<Response> {
     let roles = roles::list_roles(&state.store).await.map_err(page_err)?;
-    page_with_status(user, AREA, "admin/user_form.html", context! { u, roles, f, errors => errors.0.clone() }, status)
+    page_with_status(
+        user,
+        AREA,
+        "admin/user_form.html",
+        context! { u, roles, f, errors => errors.0.clone() },
+        status,
+    )
 }
 
 async fn edit_user(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>) -> AppResult<Response> {
@@ -74,14 +120,29 @@ async fn edit_user(State(state): State<SharedState>, user: PageUser, Path(id): P
     user_form(&state, &user, &u, f, &FieldErrors::new(), StatusCode::OK).await
 }
 
-async fn update_user(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
+async fn update_user(
+    State(state): State<SharedState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     user.require(&state, ADMIN_USERS, "/admin/users/{id}").await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let u = users::get_user(&state.store, id).await.map_err(page_err)?;
     let role_codes = form.all("roles");
     let password = form.get("password");
-    match users::update_user(&state.store, &user.user.actor(), id, &form.text("display_name"), form.flag("active"), &role_codes, password).await {
+    match users::update_user(
+        &state.store,
+        &user.user.actor(),
+        id,
+        &form.text("display_name"),
+        form.flag("active"),
+        &role_codes,
+        password,
+    )
+    .await
+    {
         Ok(_) => Ok(done(AREA)),
         Err(CoreError::Invalid(e)) => {
             let f = context! { display_name => form.text("display_name"), active => form.flag("active"), roles => role_codes };
@@ -98,10 +159,26 @@ async fn list_roles(State(state): State<SharedState>, user: PageUser) -> AppResu
 }
 
 #[allow(clippy::too_many_arguments)]
-fn role_form(user: &PageUser, heading: &str, action: &str, new: bool, code: &str, label: &str, perms: &[String], errors: &FieldErrors, status: StatusCode) -> AppResult<Response> {
+fn role_form(
+    user: &PageUser,
+    heading: &str,
+    action: &str,
+    new: bool,
+    code: &str,
+    label: &str,
+    perms: &[String],
+    errors: &FieldErrors,
+    status: StatusCode,
+) -> AppResult<Response> {
     let f = context! { code, label, permissions => perms };
     let permissions: Vec<(String, String)> = PERMISSIONS.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-    page_with_status(user, AREA, "admin/role_form.html", context! { heading, action, new, f, permissions, errors => errors.0.clone() }, status)
+    page_with_status(
+        user,
+        AREA,
+        "admin/role_form.html",
+        context! { heading, action, new, f, permissions, errors => errors.0.clone() },
+        status,
+    )
 }
 
 async fn new_role(State(state): State<SharedState>, user: PageUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
@@ -110,9 +187,29 @@ async fn new_role(State(state): State<SharedState>, user: PageUser, Query(q): Qu
         Some(from) => {
             let src = roles::get_role(&state.store, from).await.map_err(page_err)?;
             let heading = format!("Dupliquer le profil « {} »", src.label);
-            role_form(&user, &heading, "/admin/roles", true, &format!("{}_copie", src.code), &format!("{} (copie)", src.label), &src.permissions, &FieldErrors::new(), StatusCode::OK)
+            role_form(
+                &user,
+                &heading,
+                "/admin/roles",
+                true,
+                &format!("{}_copie", src.code),
+                &format!("{} (copie)", src.label),
+                &src.permissions,
+                &FieldErrors::new(),
+                StatusCode::OK,
+            )
         }
-        None => role_form(&user, "Nouveau profil", "/admin/roles", true, "", "", &[], &FieldErrors::new(), StatusCode::OK),
+        None => role_form(
+            &user,
+            "Nouveau profil",
+            "/admin/roles",
+            true,
+            "",
+            "",
+            &[],
+            &FieldErrors::new(),
+            StatusCode::OK,
+        ),
     }
 }
 
@@ -124,11 +221,31 @@ async fn create_role(State(state): State<SharedState>, user: PageUser, Form(form
     let (code, label) = (form.text("code"), form.text("label"));
     match roles::create_role(&state.store, &user.user.actor(), &code, &label, &perms).await {
         Ok(_) => Ok(done("/admin/roles")),
-        Err(CoreError::Invalid(e)) => role_form(&user, "Nouveau profil", "/admin/roles", true, &code, &label, &perms, &e, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(CoreError::Invalid(e)) => role_form(
+            &user,
+            "Nouveau profil",
+            "/admin/roles",
+            true,
+            &code,
+            &label,
+            &perms,
+            &e,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         Err(CoreError::Conflict(msg)) => {
             let mut e = FieldErrors::new();
             e.add("code", msg);
-            role_form(&user, "Nouveau profil", "/admin/roles", true, &code, &label, &perms, &e, StatusCode::CONFLICT)
+            role_form(
+                &user,
+                "Nouveau profil",
+                "/admin/roles",
+                true,
+                &code,
+                &label,
+                &perms,
+                &e,
+                StatusCode::CONFLICT,
+            )
         }
         Err(e) => Err(page_err(e)),
     }
@@ -138,10 +255,25 @@ async fn edit_role(State(state): State<SharedState>, user: PageUser, Path(id): P
     user.require(&state, ADMIN_USERS, "/admin/roles/{id}/edit").await?;
     let r = roles::get_role(&state.store, id).await.map_err(page_err)?;
     let heading = format!("Profil « {} »", r.label);
-    role_form(&user, &heading, &format!("/admin/roles/{id}"), false, &r.code, &r.label, &r.permissions, &FieldErrors::new(), StatusCode::OK)
+    role_form(
+        &user,
+        &heading,
+        &format!("/admin/roles/{id}"),
+        false,
+        &r.code,
+        &r.label,
+        &r.permissions,
+        &FieldErrors::new(),
+        StatusCode::OK,
+    )
 }
 
-async fn update_role(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
+async fn update_role(
+    State(state): State<SharedState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     user.require(&state, ADMIN_USERS, "/admin/roles/{id}").await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
@@ -152,7 +284,17 @@ async fn update_role(State(state): State<SharedState>, user: PageUser, Path(id):
         Ok(_) => Ok(done("/admin/roles")),
         Err(CoreError::Invalid(e)) => {
             let heading = format!("Profil « {} »", r.label);
-            role_form(&user, &heading, &format!("/admin/roles/{id}"), false, &r.code, &label, &perms, &e, StatusCode::UNPROCESSABLE_ENTITY)
+            role_form(
+                &user,
+                &heading,
+                &format!("/admin/roles/{id}"),
+                false,
+                &r.code,
+                &label,
+                &perms,
+                &e,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         Err(e) => Err(page_err(e)),
     }

@@ -18,7 +18,9 @@ pub struct TestApp {
 impl TestApp {
     pub async fn spawn(db: TestDb) -> TestApp {
         let store = db.open().await.expect("store");
-        let report = parterre_core::demo::load(&store, parterre_core::time::today_paris()).await.expect("demo");
+        let report = parterre_core::demo::load(&store, parterre_core::time::today_paris())
+            .await
+            .expect("demo");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
@@ -30,7 +32,13 @@ impl TestApp {
             .await
             .unwrap();
         });
-        TestApp { base, store, admin_password: report.admin_password.unwrap(), stop: Some(tx), db: Some(db) }
+        TestApp {
+            base,
+            store,
+            admin_password: report.admin_password.unwrap(),
+            stop: Some(tx),
+            db: Some(db),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -43,14 +51,21 @@ impl TestApp {
         let perms: Vec<String> = perms.iter().map(|p| p.to_string()).collect();
         let role_code = format!("r_{}", login.replace(['-', '.'], "_"));
         roles::create_role(&self.store, &sys, &role_code, login, &perms).await.unwrap();
-        users::create_user(&self.store, &sys, login, login, "motdepasse", &[role_code]).await.unwrap();
+        users::create_user(&self.store, &sys, login, login, "motdepasse", &[role_code])
+            .await
+            .unwrap();
         tokens::create_token(&self.store, &sys, login, "test").await.unwrap()
     }
 
     /// A browser (cookie jar, no automatic redirects) logged in as `login`.
     pub async fn browser(&self, login: &str, password: &str) -> Client {
         let c = Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
-        let r = c.post(self.url("/login")).form(&[("login", login), ("password", password), ("next", "/")]).send().await.unwrap();
+        let r = c
+            .post(self.url("/login"))
+            .form(&[("login", login), ("password", password), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 303, "login of {login} failed");
         c
     }

@@ -71,7 +71,14 @@ async fn every_page_and_form_checks_its_permission() {
         let home = nobody.get(app.url("/")).send().await.unwrap().text().await.unwrap();
         assert!(!home.contains("href=\"/admin/users\""));
         let home = admin.get(app.url("/")).send().await.unwrap().text().await.unwrap();
-        for label in ["Billetterie", "Programmation", "Publics", "Comptabilité", "Administration", "Aller au contenu"] {
+        for label in [
+            "Billetterie",
+            "Programmation",
+            "Publics",
+            "Comptabilité",
+            "Administration",
+            "Aller au contenu",
+        ] {
             assert!(home.contains(label), "home lacks {label}");
         }
         app.stop().await;
@@ -83,20 +90,39 @@ async fn wrong_passwords_are_refused_then_throttled_and_audited() {
     for db in apps().await {
         let app = TestApp::spawn(db).await;
         let c = anonymous();
-        let r = c.post(app.url("/login")).form(&[("login", "admin"), ("password", "faux")]).send().await.unwrap();
+        let r = c
+            .post(app.url("/login"))
+            .form(&[("login", "admin"), ("password", "faux")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401);
         assert!(r.text().await.unwrap().contains("Identifiant ou mot de passe incorrect"));
         for _ in 0..3 {
-            c.post(app.url("/login")).form(&[("login", "admin"), ("password", "faux")]).send().await.unwrap();
+            c.post(app.url("/login"))
+                .form(&[("login", "admin"), ("password", "faux")])
+                .send()
+                .await
+                .unwrap();
         }
-        let r = c.post(app.url("/login")).form(&[("login", "admin"), ("password", app.admin_password.as_str())]).send().await.unwrap();
+        let r = c
+            .post(app.url("/login"))
+            .form(&[("login", "admin"), ("password", app.admin_password.as_str())])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 429, "even the right password waits after repeated failures");
         assert!(r.text().await.unwrap().contains("réessayez dans"));
         let failed = parterre_core::auth::audit::recent(&app.store, Some("user"), 100).await.unwrap();
         assert!(failed.iter().filter(|e| e.action == "login.failed").count() >= 3);
         // Open redirects are refused: `next` must be a local path.
         let b = anonymous();
-        let r = b.post(app.url("/login")).form(&[("login", "admin2"), ("password", "x"), ("next", "https://evil.example")]).send().await.unwrap();
+        let r = b
+            .post(app.url("/login"))
+            .form(&[("login", "admin2"), ("password", "x"), ("next", "https://evil.example")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401);
         app.stop().await;
     }
@@ -107,45 +133,93 @@ async fn forms_need_the_csrf_token_and_show_errors_next_to_fields() {
     for db in apps().await {
         let app = TestApp::spawn(db).await;
         let admin = app.browser("admin", &app.admin_password).await;
-        let r = admin.post(app.url("/admin/shows")).form(&[("name", "Sans jeton")]).send().await.unwrap();
+        let r = admin
+            .post(app.url("/admin/shows"))
+            .form(&[("name", "Sans jeton")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 403, "a form without CSRF token is refused");
         let token = csrf(&admin, &app.url("/admin/shows/new")).await;
         let r = admin
             .post(app.url("/admin/shows"))
-            .form(&[("csrf", token.as_str()), ("name", "Le Cid"), ("duration_minutes", "deux heures"), ("tier", "A"), ("analytic_code", "CODE-BEAUCOUP-TROP-LONG")])
+            .form(&[
+                ("csrf", token.as_str()),
+                ("name", "Le Cid"),
+                ("duration_minutes", "deux heures"),
+                ("tier", "A"),
+                ("analytic_code", "CODE-BEAUCOUP-TROP-LONG"),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 422);
         let html = r.text().await.unwrap();
         assert!(html.contains("value=\"Le Cid\""), "typed values are kept");
-        assert!(html.contains("id=\"e-duration_minutes\">« deux heures » n&#x27;est pas un nombre entier") || html.contains("id=\"e-duration_minutes\">« deux heures »"), "{html}");
+        assert!(
+            html.contains("id=\"e-duration_minutes\">« deux heures » n&#x27;est pas un nombre entier")
+                || html.contains("id=\"e-duration_minutes\">« deux heures »"),
+            "{html}"
+        );
         assert!(html.contains("id=\"e-discipline\""));
         assert!(html.contains("id=\"e-analytic_code\""));
         assert!(html.contains("aria-invalid=\"true\""));
         let r = admin
             .post(app.url("/admin/shows"))
-            .form(&[("csrf", token.as_str()), ("name", "Le Cid"), ("duration_minutes", "120"), ("tier", "A"), ("discipline", "theatre"), ("numbered", "1")])
+            .form(&[
+                ("csrf", token.as_str()),
+                ("name", "Le Cid"),
+                ("duration_minutes", "120"),
+                ("tier", "A"),
+                ("discipline", "theatre"),
+                ("numbered", "1"),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 303);
-        let list = admin.get(app.url(r.headers()["location"].to_str().unwrap())).send().await.unwrap().text().await.unwrap();
+        let list = admin
+            .get(app.url(r.headers()["location"].to_str().unwrap()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(list.contains("Le Cid"));
 
         // Users and roles: duplicate a role, create a user with it, who can then log in.
-        let r = admin.get(app.url("/admin/roles/new?from=1")).send().await.unwrap().text().await.unwrap();
+        let r = admin
+            .get(app.url("/admin/roles/new?from=1"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(r.contains("_copie"));
         let r = admin
             .post(app.url("/admin/roles"))
-            .form(&[("csrf", token.as_str()), ("code", "guichet_soir"), ("label", "Guichet du soir"), ("permissions", "catalog.read"), ("permissions", "sales.sell")])
+            .form(&[
+                ("csrf", token.as_str()),
+                ("code", "guichet_soir"),
+                ("label", "Guichet du soir"),
+                ("permissions", "catalog.read"),
+                ("permissions", "sales.sell"),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 303);
         let r = admin
             .post(app.url("/admin/users"))
-            .form(&[("csrf", token.as_str()), ("login", "paul"), ("display_name", "Paul"), ("password", "court"), ("roles", "guichet_soir")])
+            .form(&[
+                ("csrf", token.as_str()),
+                ("login", "paul"),
+                ("display_name", "Paul"),
+                ("password", "court"),
+                ("roles", "guichet_soir"),
+            ])
             .send()
             .await
             .unwrap();
@@ -153,7 +227,13 @@ async fn forms_need_the_csrf_token_and_show_errors_next_to_fields() {
         assert!(r.text().await.unwrap().contains("mot de passe trop court"));
         let r = admin
             .post(app.url("/admin/users"))
-            .form(&[("csrf", token.as_str()), ("login", "paul"), ("display_name", "Paul"), ("password", "assezlong"), ("roles", "guichet_soir")])
+            .form(&[
+                ("csrf", token.as_str()),
+                ("login", "paul"),
+                ("display_name", "Paul"),
+                ("password", "assezlong"),
+                ("roles", "guichet_soir"),
+            ])
             .send()
             .await
             .unwrap();
@@ -176,16 +256,35 @@ async fn the_plan_page_draws_every_seat() {
     for db in apps().await.into_iter().take(1) {
         let app = TestApp::spawn(db).await;
         let admin = app.browser("admin", &app.admin_password).await;
-        let html = admin.get(app.url("/admin/performances/1/plan")).send().await.unwrap().text().await.unwrap();
+        let html = admin
+            .get(app.url("/admin/performances/1/plan"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(html.contains("<svg"));
         assert_eq!(html.matches("<circle").count(), 843);
         assert!(html.contains("Rang A n° 1"));
         assert!(html.contains("(PMR)"));
-        let perfs = parterre_core::catalog::performances::list_performances(&app.store, &Default::default()).await.unwrap();
+        let perfs = parterre_core::catalog::performances::list_performances(&app.store, &Default::default())
+            .await
+            .unwrap();
         let free = perfs.iter().find(|p| !p.numbered).unwrap();
-        let html = admin.get(app.url(&format!("/admin/performances/{}/plan", free.id))).send().await.unwrap().text().await.unwrap();
+        let html = admin
+            .get(app.url(&format!("/admin/performances/{}/plan", free.id)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(html.contains(&format!("Placement libre — {} places", free.capacity)));
-        assert_eq!(anonymous().get(app.url("/healthz")).send().await.unwrap().text().await.unwrap(), "ok");
+        assert_eq!(
+            anonymous().get(app.url("/healthz")).send().await.unwrap().text().await.unwrap(),
+            "ok"
+        );
         app.stop().await;
     }
 }
