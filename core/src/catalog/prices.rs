@@ -89,9 +89,26 @@ pub async fn ensure_price_category(
     {
         return Ok(id);
     }
-    if code.trim().is_empty() || name.trim().is_empty() {
-        return Err(CoreError::invalid("name", "code et libellé obligatoires"));
+    create_price_category(store, actor, code, name, needs_proof, sort_order).await
+}
+
+/// Creates a price category; a code already used is a conflict.
+pub async fn create_price_category(
+    store: &Store,
+    actor: &Actor,
+    code: &str,
+    name: &str,
+    needs_proof: bool,
+    sort_order: i64,
+) -> Result<i64> {
+    let mut e = FieldErrors::new();
+    if code.is_empty() || code.len() > 30 || !code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        e.add("code", "code obligatoire : minuscules, chiffres et _ (30 au plus)");
     }
+    if name.trim().is_empty() {
+        e.add("name", "libellé obligatoire");
+    }
+    e.into_result()?;
     let mut tx = store.write(actor).await?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO price_categories (code, name, needs_proof, sort_order, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -215,12 +232,20 @@ pub async fn ensure_product(store: &Store, actor: &Actor, season_id: i64, input:
     {
         return Ok(id);
     }
+    create_product(store, actor, season_id, input).await
+}
+
+/// Creates a product in a season; a code already used in the season is a conflict.
+pub async fn create_product(store: &Store, actor: &Actor, season_id: i64, input: &ProductInput) -> Result<i64> {
     let mut e = FieldErrors::new();
     if input.name.trim().is_empty() {
         e.add("name", "nom obligatoire");
     }
     if !super::is_in(super::PRODUCT_KINDS, &input.kind) {
         e.add("kind", format!("type de produit inconnu : {}", input.kind));
+    }
+    if input.code.is_empty() || !input.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        e.add("code", "code obligatoire : minuscules, chiffres et _");
     }
     if input.kind == "formule" && !matches!(input.size, Some(n) if n > 0) {
         e.add("size", "une formule indique son nombre de spectacles");
@@ -241,7 +266,8 @@ pub async fn ensure_product(store: &Store, actor: &Actor, season_id: i64, input:
     .bind(input.vat_rate_bp)
     .bind(crate::time::now_db())
     .fetch_one(tx.conn())
-    .await?;
+    .await
+    .map_err(|e| on_unique(e, format!("le code « {} » existe déjà dans cette saison", input.code)))?;
     tx.record(
         Change::new("product.create", "product", id)
             .after(&serde_json::json!({ "code": input.code, "name": input.name, "kind": input.kind })),

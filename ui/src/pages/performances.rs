@@ -128,6 +128,31 @@ async fn form_page(
 
 async fn new(State(state): State<SharedState>, user: PageUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     user.require(&state, CATALOG_EDIT, "/admin/performances/new").await?;
+    // `?from=ID` duplicates a performance: same show, hall and quotas, the next day.
+    if let Some(from) = q.get("from").and_then(|s| s.parse::<i64>().ok()) {
+        let p = performances::get_performance(&state.store, from).await.map_err(page_err)?;
+        let f = PerformanceInput {
+            show_id: Some(p.show_id),
+            layout_id: Some(p.layout_id),
+            hall_id: None,
+            starts_at: time::input_paris(p.starts_at + chrono::Duration::days(1)),
+            web_sale_opens_at: p.web_sale_opens_at.map(time::input_paris),
+            web_sale_closes_at: None,
+            cancelled: false,
+            quotas: Some(p.quotas.clone()),
+        };
+        let heading = format!("Dupliquer la séance du {}", time::display_paris(p.starts_at));
+        return form_page(
+            &state,
+            &user,
+            &heading,
+            "/admin/performances",
+            &f,
+            &FieldErrors::new(),
+            StatusCode::OK,
+        )
+        .await;
+    }
     let f = PerformanceInput {
         show_id: q.get("show").and_then(|s| s.parse().ok()),
         ..Default::default()

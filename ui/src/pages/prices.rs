@@ -1,6 +1,6 @@
 //! Admin page for the price grid by show category, price categories and products.
 
-use super::{done, page, page_err, FormData};
+use super::{done, page_err, FormData};
 use crate::auth::PageUser;
 use crate::error::{AppError, AppResult};
 use crate::SharedState;
@@ -18,6 +18,8 @@ use std::collections::HashMap;
 pub(super) fn router() -> axum::Router<SharedState> {
     Router::new()
         .route("/admin/prices", get(show).post(set_price))
+        .route("/admin/price-categories", post(create_category))
+        .route("/admin/products", post(create_product))
         .route("/admin/seasons/{id}/carry-over", post(carry_over))
 }
 
@@ -25,9 +27,21 @@ const AREA: &str = "/admin/shows";
 
 async fn show(State(state): State<SharedState>, user: PageUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     user.require(&state, CATALOG_READ, "/admin/prices").await?;
+    let wanted = q.get("season").and_then(|s| s.parse::<i64>().ok());
+    let extra = context! { error => q.get("erreur") };
+    prices_page(&state, &user, wanted, extra, StatusCode::OK).await
+}
+
+/// The prices page; `extra` carries a form's errors and typed values.
+async fn prices_page(
+    state: &SharedState,
+    user: &PageUser,
+    wanted: Option<i64>,
+    extra: minijinja::Value,
+    status: StatusCode,
+) -> AppResult<Response> {
     let store = &state.store;
     let all = seasons::list_seasons(store).await.map_err(page_err)?;
-    let wanted = q.get("season").and_then(|s| s.parse::<i64>().ok());
     let current = seasons::season_for(store, time::today_paris()).await.map_err(page_err)?;
     let season = match wanted {
         Some(id) => all.iter().find(|s| s.id == id).cloned(),
@@ -66,12 +80,98 @@ async fn show(State(state): State<SharedState>, user: PageUser, Query(q): Query<
             }
         })
         .collect();
-    page(
-        &user,
-        AREA,
-        "admin/prices.html",
-        context! { season, tiers => catalog::TIERS, grid => rows, products, can_edit => user.user.can(CATALOG_EDIT), error => q.get("erreur") },
-    )
+    let kinds: Vec<(String, String)> = catalog::PRODUCT_KINDS.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let empty = std::collections::BTreeMap::<String, String>::new();
+    let ctx = context! {
+        season, tiers => catalog::TIERS, grid => rows, products, kinds, can_edit => user.user.can(CATALOG_EDIT),
+        pcf => empty.clone(), prf => empty.clone(), pc_errors => empty.clone(), pr_errors => empty,
+    };
+    super::page_with_status(user, AREA, "admin/prices.html", context! { ..extra, ..ctx }, status)
+}
+
+async fn create_category(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
+    user.require(&state, CATALOG_EDIT, "/admin/price-categories").await?;
+    let form = FormData(form);
+    user.check_csrf(form.csrf())?;
+    let mut errors = parterre_core::FieldErrors::new();
+    let season_id = form.int("season_id", &mut errors);
+    let sort = prices::list_price_categories(&state.store).await.map_err(page_err)?.len() as i64;
+    let (code, name) = (form.text("code"), form.text("name"));
+    match prices::create_price_category(&state.store, &user.user.actor(), &code, &name, form.flag("needs_proof"), sort).await {
+        Ok(_) => Ok(done(&format!("/admin/prices?season={}", season_id.unwrap_or(0)))),
+        Err(parterre_core::CoreError::Invalid(e)) => {
+            let extra = context! { pc_errors => e.0, pcf => context! { code, name, needs_proof => form.flag("needs_proof") } };
+            prices_page(&state, &user, season_id, extra, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(parterre_core::CoreError::Conflict(msg)) => {
+            let extra =
+                context! { pc_errors => context! { code => msg }, pcf => context! { code, name, needs_proof => form.flag("needs_proof") } };
+            prices_page(&state, &user, season_id, extra, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(page_err(e)),
+    }
+}
+
+async fn create_product(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
+    user.require(&state, CATALOG_EDIT, "/admin/products").await?;
+    let form = FormData(form);
+    user.check_csrf(form.csrf())?;
+    let mut errors = parterre_core::FieldErrors::new();
+    let season_id = form.int("season_id", &mut errors).unwrap_or(0);
+    let size = form.int("size", &mut errors);
+    let mut money = |field: &str| match form.get(field) {
+        None => None,
+        Some(v) => {
+            let m = Money::parse(v);
+            if m.is_none() {
+                errors.add(field, "montant invalide (ex. 12,50)");
+            }
+            m
+        }
+    };
+    let price = money("price");
+    let reduced_price = money("reduced_price");
+    let vat = parterre_core::money::vat_parse(form.get("vat_rate").unwrap_or("5,5"));
+    if vat.is_none() {
+        errors.add("vat_rate", "taux de TVA invalide (ex. 5,5)");
+    }
+    let input = prices::ProductInput {
+        code: form.text("code"),
+        name: form.text("name"),
+        kind: form.text("kind"),
+        size,
+        price,
+        reduced_price,
+        vat_rate_bp: vat.unwrap_or(0),
+    };
+    let result = if errors.is_empty() {
+        prices::create_product(&state.store, &user.user.actor(), season_id, &input).await
+    } else {
+        Err(parterre_core::CoreError::Invalid(errors))
+    };
+    match result {
+        Ok(_) => Ok(done(&format!("/admin/prices?season={season_id}"))),
+        Err(parterre_core::CoreError::Invalid(e)) => product_errors(&state, &user, season_id, &form, e.0).await,
+        Err(parterre_core::CoreError::Conflict(msg)) => {
+            product_errors(&state, &user, season_id, &form, [("code".to_string(), msg)].into_iter().collect()).await
+        }
+        Err(e) => Err(page_err(e)),
+    }
+}
+
+async fn product_errors(
+    state: &SharedState,
+    user: &PageUser,
+    season_id: i64,
+    form: &FormData,
+    errors: std::collections::BTreeMap<String, String>,
+) -> AppResult<Response> {
+    let prf: HashMap<&str, String> = ["code", "name", "kind", "size", "price", "reduced_price", "vat_rate"]
+        .into_iter()
+        .map(|k| (k, form.text(k)))
+        .collect();
+    let extra = context! { pr_errors => errors, prf };
+    prices_page(state, user, Some(season_id), extra, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 async fn set_price(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {

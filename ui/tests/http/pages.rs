@@ -39,6 +39,8 @@ const FORMS: &[(&str, &str)] = &[
     ("/admin/performances/1", "catalog.edit"),
     ("/admin/prices", "catalog.edit"),
     ("/admin/seasons/1/carry-over", "catalog.edit"),
+    ("/admin/price-categories", "catalog.edit"),
+    ("/admin/products", "catalog.edit"),
     ("/admin/users", "admin.users"),
     ("/admin/users/1", "admin.users"),
     ("/admin/roles", "admin.users"),
@@ -187,6 +189,70 @@ async fn forms_need_the_csrf_token_and_show_errors_next_to_fields() {
             .await
             .unwrap();
         assert!(list.contains("Le Cid"));
+
+        // Prices: a new price category and a product, with errors shown next to their fields.
+        let r = admin
+            .post(app.url("/admin/price-categories"))
+            .form(&[("csrf", token.as_str()), ("code", "full"), ("name", "Doublon")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+        assert!(r.text().await.unwrap().contains("id=\"e-code\""));
+        let r = admin
+            .post(app.url("/admin/price-categories"))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("code", "jobseeker"),
+                ("name", "Demandeur d'emploi"),
+                ("needs_proof", "1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let r = admin
+            .post(app.url("/admin/products"))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("season_id", "1"),
+                ("code", "programme"),
+                ("name", "Programme"),
+                ("kind", "annex"),
+                ("price", "trois"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("id=\"e-price\">montant invalide"));
+        let r = admin
+            .post(app.url("/admin/products"))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("season_id", "1"),
+                ("code", "programme"),
+                ("name", "Programme de salle"),
+                ("kind", "annex"),
+                ("price", "3,50"),
+                ("vat_rate", "20"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let prices_page = admin.get(app.url("/admin/prices")).send().await.unwrap().text().await.unwrap();
+        assert!(prices_page.contains("Demandeur d&#x27;emploi") || prices_page.contains("Demandeur d'emploi"));
+        assert!(prices_page.contains("Programme de salle") && prices_page.contains("3,50"));
+        let dup = admin
+            .get(app.url("/admin/performances/new?from=1"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(dup.contains("Dupliquer la séance"));
 
         // Users and roles: duplicate a role, create a user with it, who can then log in.
         let r = admin
