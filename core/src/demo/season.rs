@@ -212,7 +212,7 @@ pub async fn create_programme(store: &Store, actor: &Actor, season: &Season, hal
         let input = ShowInput {
             season_id: Some(season.id),
             name: name.clone(),
-            picture_url: format!("/static/shows/{:03}.jpg", i + 1),
+            picture_url: String::new(),
             duration_minutes: Some(60 + ((i * 17) % 10) as i64 * 10),
             discipline: discipline.into(),
             audience: audience.into(),
@@ -225,7 +225,7 @@ pub async fn create_programme(store: &Store, actor: &Actor, season: &Season, hal
             vat_rate: Some(if i % 6 == 0 { "2.1" } else { "5.5" }.into()),
             web_sale_opens_at: Some(sale_opens.clone()),
             web_sale_closes_at: None,
-            hall_id: None,
+            hall_id: Some(crate::catalog::venues::get_layout(store, layout).await?.hall_id),
             numbered,
             ticket_prefix: format!("S{:02}", i + 1),
             analytic_code: format!("SP{:02}{:03}", start_year % 100, i + 1),

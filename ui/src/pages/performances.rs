@@ -278,7 +278,7 @@ pub fn plan_svg(title: &str, numbered: bool, capacity: i64, seats: &[plans::Seat
             t = esc(title)
         );
     }
-    let min_x = seats.iter().map(|s| s.spec.x).min().unwrap_or(0) - 20;
+    let min_x = seats.iter().map(|s| s.spec.x).min().unwrap_or(0) - 50;
     let max_x = seats.iter().map(|s| s.spec.x).max().unwrap_or(0) + 20;
     let max_y = seats.iter().map(|s| s.spec.y).max().unwrap_or(0) + 20;
     let width = max_x - min_x;
@@ -309,7 +309,7 @@ pub fn plan_svg(title: &str, numbered: bool, capacity: i64, seats: &[plans::Seat
             rows_seen.push(&s.spec.row);
             out.push_str(&format!(
                 "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{}</text>",
-                min_x + 8,
+                min_x + 15,
                 s.spec.y + 4,
                 esc(&s.spec.row)
             ));
