@@ -48,6 +48,9 @@ pub enum CoreError {
     /// Login or password wrong, or account disabled.
     #[error("identifiant ou mot de passe incorrect")]
     BadCredentials,
+    /// The thing existed but is gone (an expired cart).
+    #[error("{0}")]
+    Gone(String),
     /// The actor lacks a permission.
     #[error("permission « {0} » requise")]
     Forbidden(String),

@@ -9,12 +9,17 @@
 //! It must not know about HTTP, templates, Parquet or DataFusion: the web app (`parterre-ui`)
 //! and the pipelines call into it, never the reverse.
 
+pub mod access;
 pub mod auth;
 pub mod catalog;
 pub mod demo;
 pub mod error;
 pub mod events;
 pub mod money;
+pub mod contacts;
+pub mod payments;
+pub mod sales;
+pub mod seating;
 pub mod store;
 pub mod testing;
 pub mod time;

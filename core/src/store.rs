@@ -173,6 +173,7 @@ impl Store {
             tx,
             actor: actor.clone(),
             changes: 0,
+            backend: self.backend,
         })
     }
 
@@ -236,12 +237,18 @@ pub struct WriteTx {
     tx: Transaction<'static, Any>,
     actor: Actor,
     changes: usize,
+    backend: Backend,
 }
 
 impl WriteTx {
     /// The connection, for the data statements themselves.
     pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
+    }
+
+    /// The backend, for the few statements that differ (advisory locks).
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The actor of this transaction.

@@ -57,6 +57,7 @@ impl AppError {
             CoreError::Invalid(f) => (StatusCode::UNPROCESSABLE_ENTITY, Some(f.clone())),
             CoreError::NotFound(_) => (StatusCode::NOT_FOUND, None),
             CoreError::Conflict(_) => (StatusCode::CONFLICT, None),
+            CoreError::Gone(_) => (StatusCode::GONE, None),
             CoreError::BadCredentials => (StatusCode::UNAUTHORIZED, None),
             CoreError::Forbidden(_) => (StatusCode::FORBIDDEN, None),
             CoreError::Database(_) | CoreError::Migration(_) | CoreError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),

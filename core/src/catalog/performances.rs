@@ -232,6 +232,7 @@ pub async fn create_performance(store: &Store, actor: &Actor, input: &Performanc
     .await?;
     if let Some(q) = &v.quotas {
         write_quotas(&mut tx, id, q).await?;
+        crate::seating::inventory::allocate_quota_seats(store, &mut tx, id, v.layout_id, q).await?;
     }
     tx.commit().await?;
     get_performance(store, id).await
@@ -274,6 +275,7 @@ pub async fn update_performance(store: &Store, actor: &Actor, id: i64, input: &P
     .await?;
     if let Some(q) = &v.quotas {
         write_quotas(&mut tx, id, q).await?;
+        crate::seating::inventory::allocate_quota_seats(store, &mut tx, id, v.layout_id, q).await?;
     }
     tx.commit().await?;
     get_performance(store, id).await

@@ -1,0 +1,597 @@
+//! Carts: created by a channel, valid for a limited time; every ticket in a cart holds its
+//! place until checkout or expiry (R-5.2, R-5.7, R-7.6).
+
+use crate::catalog::{performances, prices, shows, Performance};
+use crate::error::{CoreError, FieldErrors, Result};
+use crate::events::Event;
+use crate::money::Money;
+use crate::seating::{self, inventory};
+use crate::store::{Actor, Change, Store, WriteTx};
+use crate::time;
+use chrono::{Duration, Utc};
+
+/// A line of a cart.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CartItem {
+    /// Id.
+    pub id: i64,
+    /// `ticket` or `product`.
+    pub kind: String,
+    /// Performance of a ticket.
+    pub performance_id: Option<i64>,
+    /// Seat of a numbered ticket: (id, row, number).
+    pub seat: Option<(i64, String, i64)>,
+    /// Quota family the place comes from (empty: general sale).
+    pub family: String,
+    /// Price category of a ticket.
+    pub price_category_id: Option<i64>,
+    /// Product (formule, pass, annex…).
+    pub product_id: Option<i64>,
+    /// For a formule's tickets: the formule line.
+    pub parent_item_id: Option<i64>,
+    /// What the line is.
+    pub label: String,
+    /// Unit price TTC.
+    pub unit: Money,
+    /// Promo discount per unit.
+    pub discount: Money,
+    /// Quantity (1 for tickets).
+    pub quantity: i64,
+    /// VAT rate.
+    pub vat_rate_bp: i64,
+    /// Spectator name, if given.
+    pub spectator: String,
+}
+
+impl CartItem {
+    /// Amount due for the line.
+    pub fn amount(&self) -> Money {
+        Money((self.unit.0 - self.discount.0) * self.quantity)
+    }
+}
+
+/// A cart.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Cart {
+    /// Id.
+    pub id: i64,
+    /// counter | phone | web.
+    pub channel: String,
+    /// open | ordered | expired.
+    pub status: String,
+    /// Until when holds are kept.
+    pub expires_at: String,
+    /// Lines.
+    pub items: Vec<CartItem>,
+    /// Applied promo code.
+    pub promo_code: Option<String>,
+    /// Total due.
+    pub amount_due: Money,
+}
+
+/// Tickets to add.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct TicketRequest {
+    /// Performance.
+    pub performance_id: i64,
+    /// Price category.
+    pub price_category_id: i64,
+    /// Number of places (ignored when `seat_ids` is given).
+    pub quantity: Option<i64>,
+    /// Seats picked on the plan.
+    pub seat_ids: Option<Vec<i64>>,
+    /// Refuse unless all places are side by side.
+    pub together: Option<bool>,
+    /// Take the places from this quota family (school, group…).
+    pub quota: Option<String>,
+    /// Wheelchair places wanted.
+    pub pmr: Option<bool>,
+    /// Spectator names, one per place.
+    pub spectators: Option<Vec<String>>,
+}
+
+/// A product to add.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct ProductRequest {
+    /// Product.
+    pub product_id: i64,
+    /// Quantity (formules: 1 per request).
+    pub quantity: Option<i64>,
+    /// A formule's chosen performances, one per show.
+    pub performance_ids: Option<Vec<i64>>,
+    /// Price category of a formule's tickets (default: full price).
+    pub price_category_id: Option<i64>,
+    /// Reduced price (Pass Curiosité).
+    pub reduced: Option<bool>,
+    /// Amount of a gift card, euros.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub amount: Option<Money>,
+}
+
+type ItemRow = (i64, String, Option<i64>, Option<i64>, String, Option<i64>, Option<i64>, Option<i64>, i64, i64, i64, i64, String);
+
+/// Reads a cart with its lines and totals (promo discounts computed now).
+pub async fn get_cart(store: &Store, id: i64) -> Result<Cart> {
+    let row: Option<(String, String, String, Option<i64>)> =
+        sqlx::query_as("SELECT channel, status, expires_at, promo_code_id FROM carts WHERE id = $1").bind(id).fetch_optional(store.pool()).await?;
+    let (channel, status, expires_at, promo_id) = row.ok_or_else(|| CoreError::NotFound(format!("panier {id}")))?;
+    let rows: Vec<ItemRow> = sqlx::query_as(
+        "SELECT id, kind, performance_id, seat_id, family, price_category_id, product_id, parent_item_id, unit_cents, discount_cents, vat_rate_bp, quantity, spectator \
+         FROM cart_items WHERE cart_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?;
+    let promo = match promo_id {
+        Some(p) => super::promo::get(store, p).await?,
+        None => None,
+    };
+    let mut items = Vec::new();
+    let mut labels = Labels::default();
+    let seat_rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT s.id, s.row_label, s.number FROM seats s JOIN cart_items i ON i.seat_id = s.id WHERE i.cart_id = $1",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?;
+    let seat_labels: std::collections::HashMap<i64, (String, i64)> = seat_rows.into_iter().map(|(i, r, n)| (i, (r, n))).collect();
+    for (iid, kind, perf, seat_id, family, pc, product, parent, unit, _disc, vat, qty, spectator) in rows {
+        let seat = seat_id.and_then(|s| seat_labels.get(&s).map(|(r, n)| (s, r.clone(), *n)));
+        let label = labels.label(store, &kind, perf, pc, product).await?;
+        let mut item = CartItem {
+            id: iid,
+            kind,
+            performance_id: perf,
+            seat,
+            family,
+            price_category_id: pc,
+            product_id: product,
+            parent_item_id: parent,
+            label,
+            unit: Money(unit),
+            discount: Money(0),
+            quantity: qty,
+            vat_rate_bp: vat,
+            spectator,
+        };
+        if let Some(p) = &promo {
+            item.discount = super::promo::discount_for(store, p, &item).await?;
+        }
+        items.push(item);
+    }
+    let amount_due = Money(items.iter().map(|i| i.amount().0).sum());
+    Ok(Cart { id, channel, status, expires_at, items, promo_code: promo.map(|p| p.code), amount_due })
+}
+
+/// Labels of cart lines, reading each performance, category and product once.
+#[derive(Default)]
+struct Labels {
+    perfs: std::collections::HashMap<i64, (String, String)>,
+    cats: Option<Vec<prices::PriceCategory>>,
+    products: std::collections::HashMap<i64, String>,
+}
+
+impl Labels {
+    async fn label(&mut self, store: &Store, kind: &str, perf: Option<i64>, pc: Option<i64>, product: Option<i64>) -> Result<String> {
+        if kind == "ticket" {
+            let (show, when) = match perf {
+                Some(id) => {
+                    if !self.perfs.contains_key(&id) {
+                        let p = performances::get_performance(store, id).await?;
+                        self.perfs.insert(id, (p.show_name.clone(), time::display_paris(p.starts_at)));
+                    }
+                    self.perfs.get(&id).cloned().unwrap_or_default()
+                }
+                None => ("?".to_string(), String::new()),
+            };
+            if self.cats.is_none() {
+                self.cats = Some(prices::list_price_categories(store).await?);
+            }
+            let cat = self.cats.as_ref().and_then(|c| c.iter().find(|c| Some(c.id) == pc)).map(|c| format!(" — {}", c.name)).unwrap_or_default();
+            return Ok(format!("{show} — {when}{cat}"));
+        }
+        let id = product.unwrap_or(0);
+        if !self.products.contains_key(&id) {
+            let name: Option<(String,)> = sqlx::query_as("SELECT name FROM products WHERE id = $1").bind(id).fetch_optional(store.pool()).await?;
+            self.products.insert(id, name.map(|n| n.0).unwrap_or_else(|| "produit".into()));
+        }
+        Ok(self.products.get(&id).cloned().unwrap_or_default())
+    }
+}
+
+/// Opens a cart for a channel.
+pub async fn create_cart(store: &Store, actor: &Actor, channel: &str, ttl_seconds: i64) -> Result<Cart> {
+    if !super::CHANNELS.iter().any(|(c, _)| *c == channel) {
+        return Err(CoreError::invalid("channel", "canal inconnu : counter, phone ou web"));
+    }
+    let now = Utc::now();
+    let expires = time::to_db(now + Duration::seconds(ttl_seconds));
+    let mut tx = store.write(actor).await?;
+    let (id,): (i64,) = sqlx::query_as("INSERT INTO carts (channel, operator_id, status, created_at, expires_at) VALUES ($1, $2, 'open', $3, $4) RETURNING id")
+        .bind(channel)
+        .bind(actor.user_id)
+        .bind(time::to_db(now))
+        .bind(&expires)
+        .fetch_one(tx.conn())
+        .await?;
+    tx.record(Change::new("cart.create", "cart", id), Some(Event::CartCreated { cart_id: id, channel: channel.into() })).await?;
+    tx.commit().await?;
+    get_cart(store, id).await
+}
+
+/// Opens a write transaction on an open cart: sweeps expired holds first, and answers 410
+/// « panier expiré » when this cart's time is up (its holds are then already released).
+pub(crate) async fn open_cart_tx(store: &Store, actor: &Actor, cart_id: i64) -> Result<(WriteTx, String)> {
+    let mut tx = store.write(actor).await?;
+    let expired = inventory::expire_holds(&mut tx).await?;
+    for c in &expired {
+        tx.record(Change::new("cart.expire", "cart", c), Some(Event::CartExpired { cart_id: *c })).await?;
+    }
+    let row: Option<(String, String)> = sqlx::query_as("SELECT status, channel FROM carts WHERE id = $1").bind(cart_id).fetch_optional(tx.conn()).await?;
+    match row {
+        None => Err(CoreError::NotFound(format!("panier {cart_id}"))),
+        Some((status, _)) if status == "expired" => {
+            // Keep the sweep (holds released) even though this call fails.
+            if !expired.is_empty() {
+                tx.commit().await?;
+            }
+            Err(CoreError::Gone("panier expiré : les places ont été libérées".into()))
+        }
+        Some((status, _)) if status != "open" => Err(CoreError::Conflict(format!("panier déjà {}", if status == "ordered" { "commandé" } else { "fermé" }))),
+        Some((_, channel)) => Ok((tx, channel)),
+    }
+}
+
+/// Pushes the cart's expiry to now + ttl, for the cart and its holds.
+async fn refresh(tx: &mut WriteTx, cart_id: i64, ttl_seconds: i64) -> Result<String> {
+    let expires = time::to_db(Utc::now() + Duration::seconds(ttl_seconds));
+    sqlx::query("UPDATE carts SET expires_at = $1 WHERE id = $2").bind(&expires).bind(cart_id).execute(tx.conn()).await?;
+    sqlx::query("UPDATE places SET expires_at = $1 WHERE state = 'held' AND cart_item_id IN (SELECT id FROM cart_items WHERE cart_id = $2)")
+        .bind(&expires)
+        .bind(cart_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(expires)
+}
+
+/// Checks that a performance can be sold on a channel now.
+pub fn check_on_sale(perf: &Performance, channel: &str) -> Result<()> {
+    let now = Utc::now();
+    if perf.cancelled {
+        return Err(CoreError::Conflict("séance annulée".into()));
+    }
+    if now >= perf.starts_at {
+        return Err(CoreError::Conflict("séance commencée ou passée : vente close".into()));
+    }
+    if channel == "web" && !perf.on_sale_at(now) {
+        return Err(CoreError::Conflict("vente en ligne fermée pour cette séance".into()));
+    }
+    Ok(())
+}
+
+struct NewItem<'a> {
+    cart_id: i64,
+    kind: &'a str,
+    performance_id: Option<i64>,
+    seat_id: Option<i64>,
+    family: &'a str,
+    price_category_id: Option<i64>,
+    product_id: Option<i64>,
+    parent_item_id: Option<i64>,
+    unit: Money,
+    vat_rate_bp: i64,
+    quantity: i64,
+    spectator: &'a str,
+}
+
+async fn insert_item(tx: &mut WriteTx, i: NewItem<'_>) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO cart_items (cart_id, kind, performance_id, seat_id, family, price_category_id, product_id, parent_item_id, unit_cents, vat_rate_bp, quantity, spectator, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    )
+    .bind(i.cart_id)
+    .bind(i.kind)
+    .bind(i.performance_id)
+    .bind(i.seat_id)
+    .bind(i.family)
+    .bind(i.price_category_id)
+    .bind(i.product_id)
+    .bind(i.parent_item_id)
+    .bind(i.unit.0)
+    .bind(i.vat_rate_bp)
+    .bind(i.quantity)
+    .bind(i.spectator)
+    .bind(time::now_db())
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(id)
+}
+
+/// Places tickets of one performance into the cart: holds seats (picked, or best available
+/// side by side) or free places. Returns the allocator's message when the party had to be split.
+#[allow(clippy::too_many_arguments)]
+async fn hold_tickets(
+    store: &Store,
+    tx: &mut WriteTx,
+    cart_id: i64,
+    perf: &Performance,
+    family: &str,
+    n: usize,
+    picked: Option<&[i64]>,
+    must_be_together: bool,
+    pmr: bool,
+    price: (Option<i64>, Money, i64),
+    product: (Option<i64>, Option<i64>),
+    spectators: &[String],
+    expires: &str,
+) -> Result<Option<String>> {
+    let (price_category_id, unit, vat) = price;
+    let (product_id, parent_item_id) = product;
+    inventory::lock(tx, perf.id).await?;
+    let mut message = None;
+    let seats: Vec<Option<i64>> = if perf.numbered {
+        let plan = inventory::plan(store, perf.layout_id).await?;
+        let chosen = match picked {
+            Some(ids) => {
+                let mut seen = std::collections::HashSet::new();
+                for id in ids {
+                    if !plan.iter().any(|s| s.id == *id) {
+                        return Err(CoreError::invalid("seat_ids", format!("le siège {id} n'appartient pas à la salle de cette séance")));
+                    }
+                    if !seen.insert(*id) {
+                        return Err(CoreError::invalid("seat_ids", format!("le siège {id} est demandé deux fois")));
+                    }
+                }
+                ids.to_vec()
+            }
+            None => {
+                let taken = inventory::taken_seats(tx, perf.id).await?;
+                let available = |id: i64| match taken.get(&id) {
+                    None => family.is_empty(),
+                    Some((state, f)) => !family.is_empty() && state == "quota" && f == family,
+                };
+                let alloc = seating::best_available(&plan, &available, n, pmr).ok_or_else(|| {
+                    CoreError::Conflict(if family.is_empty() { "complet : pas assez de places disponibles".to_string() } else { format!("contingent {family} insuffisant") })
+                })?;
+                if !alloc.together && must_be_together {
+                    return Err(CoreError::Conflict(alloc.message.unwrap_or_else(|| "pas de places côte à côte".into())));
+                }
+                message = alloc.message;
+                alloc.seat_ids
+            }
+        };
+        chosen.into_iter().map(Some).collect()
+    } else {
+        if picked.is_some_and(|p| !p.is_empty()) {
+            return Err(CoreError::invalid("seat_ids", "placement libre : pas de choix de siège"));
+        }
+        vec![None; n]
+    };
+    let mut item_ids = Vec::new();
+    for (k, seat) in seats.iter().enumerate() {
+        let id = insert_item(
+            tx,
+            NewItem {
+                cart_id,
+                kind: "ticket",
+                performance_id: Some(perf.id),
+                seat_id: *seat,
+                family,
+                price_category_id,
+                product_id,
+                parent_item_id,
+                unit,
+                vat_rate_bp: vat,
+                quantity: 1,
+                spectator: spectators.get(k).map(String::as_str).unwrap_or(""),
+            },
+        )
+        .await?;
+        item_ids.push(id);
+    }
+    if perf.numbered {
+        let pairs: Vec<(i64, i64)> = seats.iter().zip(&item_ids).filter_map(|(s, i)| s.map(|s| (s, *i))).collect();
+        inventory::hold_seats(tx, perf, family, &pairs, expires).await?;
+    } else {
+        inventory::hold_free(tx, perf, family, &item_ids, expires).await?;
+    }
+    tx.record(
+        Change::new("cart.hold", "cart", cart_id).after(&serde_json::json!({ "performance_id": perf.id, "seats": seats, "family": family })),
+        Some(Event::SeatsHeld {
+            cart_id,
+            performance_id: perf.id,
+            seat_ids: seats.iter().flatten().copied().collect(),
+            free_places: if perf.numbered { 0 } else { n as i64 },
+            family: family.into(),
+            expires_at: expires.into(),
+        }),
+    )
+    .await?;
+    Ok(message)
+}
+
+/// The price of a show in a category (special price, else the season grid).
+pub async fn ticket_price(store: &Store, show_id: i64, price_category_id: i64) -> Result<(Money, i64)> {
+    let show = shows::get_show(store, show_id).await?;
+    let p = shows::show_prices(store, &show).await?;
+    let price = p
+        .iter()
+        .find(|p| p.price_category_id == price_category_id)
+        .ok_or_else(|| CoreError::invalid("price_category_id", "ce tarif n'existe pas pour ce spectacle"))?;
+    Ok((price.amount, show.vat_rate_bp))
+}
+
+/// Adds tickets for one performance.
+pub async fn add_tickets(store: &Store, actor: &Actor, cart_id: i64, req: &TicketRequest, ttl_seconds: i64) -> Result<(Cart, Option<String>)> {
+    let perf = performances::get_performance(store, req.performance_id)
+        .await
+        .map_err(|_| CoreError::invalid("performance_id", format!("séance {} introuvable", req.performance_id)))?;
+    let cats = prices::list_price_categories(store).await?;
+    let cat = cats.iter().find(|c| c.id == req.price_category_id).ok_or_else(|| CoreError::invalid("price_category_id", "tarif inconnu"))?;
+    let n = match &req.seat_ids {
+        Some(ids) if !ids.is_empty() => ids.len() as i64,
+        _ => req.quantity.unwrap_or(1),
+    };
+    let mut e = FieldErrors::new();
+    if !(1..=50).contains(&n) {
+        e.add("quantity", "entre 1 et 50 places par demande");
+    }
+    let family = req.quota.clone().unwrap_or_default();
+    if !family.is_empty() && !perf.quotas.iter().any(|q| q.family == family) {
+        e.add("quota", format!("pas de contingent « {family} » pour cette séance"));
+    }
+    e.into_result()?;
+    let (unit, vat) = ticket_price(store, perf.show_id, cat.id).await?;
+    let (mut tx, channel) = open_cart_tx(store, actor, cart_id).await?;
+    check_on_sale(&perf, &channel)?;
+    if channel == "web" && cat.needs_proof {
+        return Err(CoreError::Conflict(format!("le tarif « {} » exige un justificatif : vente au guichet ou après contrôle du justificatif", cat.name)));
+    }
+    let expires = refresh(&mut tx, cart_id, ttl_seconds).await?;
+    let message = hold_tickets(
+        store,
+        &mut tx,
+        cart_id,
+        &perf,
+        &family,
+        n as usize,
+        req.seat_ids.as_deref().filter(|s| !s.is_empty()),
+        req.together.unwrap_or(false),
+        req.pmr.unwrap_or(false),
+        (Some(cat.id), unit, vat),
+        (None, None),
+        req.spectators.as_deref().unwrap_or(&[]),
+        &expires,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((get_cart(store, cart_id).await?, message))
+}
+
+/// Adds a product: a formule with its chosen performances (one ticket per show at the
+/// formule price for the show's category), a pass, a card, a billet suspendu, an annex
+/// product or a gift card.
+pub async fn add_product(store: &Store, actor: &Actor, cart_id: i64, req: &ProductRequest, ttl_seconds: i64) -> Result<(Cart, Option<String>)> {
+    let product = prices::list_products(store, None)
+        .await?
+        .into_iter()
+        .find(|p| p.id == req.product_id && p.active)
+        .ok_or_else(|| CoreError::invalid("product_id", "produit inconnu"))?;
+    let qty = req.quantity.unwrap_or(1);
+    if !(1..=50).contains(&qty) {
+        return Err(CoreError::invalid("quantity", "quantité entre 1 et 50"));
+    }
+    if product.kind == "formule" {
+        return add_formule(store, actor, cart_id, &product, req, ttl_seconds).await;
+    }
+    let unit = match product.kind.as_str() {
+        "gift_card" => req.amount.filter(|a| a.0 > 0).ok_or_else(|| CoreError::invalid("amount", "montant de la carte cadeau obligatoire"))?,
+        _ if req.reduced.unwrap_or(false) => product.reduced_price.ok_or_else(|| CoreError::invalid("reduced", "pas de prix réduit pour ce produit"))?,
+        _ => product.price.ok_or_else(|| CoreError::invalid("product_id", "produit sans prix"))?,
+    };
+    let (mut tx, _) = open_cart_tx(store, actor, cart_id).await?;
+    refresh(&mut tx, cart_id, ttl_seconds).await?;
+    let id = insert_item(
+        &mut tx,
+        NewItem {
+            cart_id,
+            kind: "product",
+            performance_id: None,
+            seat_id: None,
+            family: "",
+            price_category_id: None,
+            product_id: Some(product.id),
+            parent_item_id: None,
+            unit,
+            vat_rate_bp: product.vat_rate_bp,
+            quantity: qty,
+            spectator: "",
+        },
+    )
+    .await?;
+    tx.record(Change::new("cart.add_product", "cart", cart_id).after(&serde_json::json!({ "item_id": id, "product_id": product.id, "quantity": qty })), None)
+        .await?;
+    tx.commit().await?;
+    Ok((get_cart(store, cart_id).await?, None))
+}
+
+async fn add_formule(store: &Store, actor: &Actor, cart_id: i64, product: &prices::Product, req: &ProductRequest, ttl_seconds: i64) -> Result<(Cart, Option<String>)> {
+    let size = product.size.unwrap_or(0) as usize;
+    let ids = req.performance_ids.clone().unwrap_or_default();
+    if ids.len() != size {
+        return Err(CoreError::invalid("performance_ids", format!("une {} compte {size} spectacles : {} séance(s) choisie(s)", product.name, ids.len())));
+    }
+    let cats = prices::list_price_categories(store).await?;
+    let cat = match req.price_category_id {
+        Some(id) => cats.iter().find(|c| c.id == id),
+        None => cats.iter().find(|c| c.code == "full"),
+    }
+    .ok_or_else(|| CoreError::invalid("price_category_id", "tarif inconnu"))?;
+    let mut perfs = Vec::new();
+    for id in &ids {
+        let p = performances::get_performance(store, *id).await.map_err(|_| CoreError::invalid("performance_ids", format!("séance {id} introuvable")))?;
+        if perfs.iter().any(|q: &Performance| q.show_id == p.show_id) {
+            return Err(CoreError::invalid("performance_ids", format!("une seule séance par spectacle (« {} » choisi deux fois)", p.show_name)));
+        }
+        perfs.push(p);
+    }
+    let (mut tx, channel) = open_cart_tx(store, actor, cart_id).await?;
+    if channel == "web" && cat.needs_proof {
+        return Err(CoreError::Conflict(format!("le tarif « {} » exige un justificatif", cat.name)));
+    }
+    let expires = refresh(&mut tx, cart_id, ttl_seconds).await?;
+    let parent = insert_item(
+        &mut tx,
+        NewItem {
+            cart_id,
+            kind: "product",
+            performance_id: None,
+            seat_id: None,
+            family: "",
+            price_category_id: Some(cat.id),
+            product_id: Some(product.id),
+            parent_item_id: None,
+            unit: Money(0),
+            vat_rate_bp: product.vat_rate_bp,
+            quantity: 1,
+            spectator: "",
+        },
+    )
+    .await?;
+    let mut messages = Vec::new();
+    for p in &perfs {
+        check_on_sale(p, &channel)?;
+        let (unit, vat) = ticket_price(store, p.show_id, cat.id).await?;
+        if let Some(m) = hold_tickets(store, &mut tx, cart_id, p, "", 1, None, false, false, (Some(cat.id), unit, vat), (Some(product.id), Some(parent)), &[], &expires).await? {
+            messages.push(m);
+        }
+    }
+    tx.commit().await?;
+    Ok((get_cart(store, cart_id).await?, (!messages.is_empty()).then(|| messages.join(" "))))
+}
+
+/// Removes a line (and, for a formule, its tickets), releasing their places.
+pub async fn remove_item(store: &Store, actor: &Actor, cart_id: i64, item_id: i64) -> Result<Cart> {
+    let (mut tx, _) = open_cart_tx(store, actor, cart_id).await?;
+    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM cart_items WHERE cart_id = $1 AND (id = $2 OR parent_item_id = $3)")
+        .bind(cart_id)
+        .bind(item_id)
+        .bind(item_id)
+        .fetch_all(tx.conn())
+        .await?;
+    if ids.is_empty() {
+        return Err(CoreError::NotFound(format!("ligne {item_id} du panier {cart_id}")));
+    }
+    let ids: Vec<i64> = ids.into_iter().map(|r| r.0).collect();
+    inventory::release_items(&mut tx, &ids).await?;
+    for id in &ids {
+        sqlx::query("DELETE FROM cart_items WHERE id = $1").bind(id).execute(tx.conn()).await?;
+    }
+    tx.record(Change::new("cart.remove", "cart", cart_id).after(&ids), Some(Event::CartItemRemoved { cart_id, item_id })).await?;
+    tx.commit().await?;
+    get_cart(store, cart_id).await
+}

@@ -1,0 +1,403 @@
+//! Checkout: a cart becomes an order with numbered tickets and its payments, in one
+//! transaction (R-5.2, R-5.4, R-5.6). Options hold places unpaid until a deadline.
+
+use super::carts::{get_cart, open_cart_tx};
+use crate::catalog::seasons;
+use crate::contacts::{self, PayerInput};
+use crate::error::{CoreError, Result};
+use crate::events::Event;
+use crate::money::Money;
+use crate::payments::{self, Tender};
+use crate::store::{Actor, Change, Store, WriteTx};
+use crate::time;
+
+/// What checkout needs.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct CheckoutInput {
+    /// Who pays.
+    pub payer: PayerInput,
+    /// Tenders; their sum must equal the amount due (an option may be unpaid or partly paid).
+    pub payments: Vec<Tender>,
+    /// Makes the order an option held unpaid until then (RFC 3339 or Paris time).
+    pub option_until: Option<String>,
+}
+
+/// A ticket of an order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OrderTicket {
+    /// Id.
+    pub id: i64,
+    /// Number, unique, per-season sequence.
+    pub number: String,
+    /// Performance.
+    pub performance_id: i64,
+    /// Seat (id, row, number).
+    pub seat: Option<(i64, String, i64)>,
+    /// Price category.
+    pub price_category_id: Option<i64>,
+    /// Formule it belongs to.
+    pub product_id: Option<i64>,
+    /// Amount TTC.
+    pub amount: Money,
+    /// VAT rate.
+    pub vat_rate_bp: i64,
+    /// valid | cancelled.
+    pub status: String,
+    /// Incremented by each duplicate; older barcodes are revoked.
+    pub barcode_version: i64,
+    /// Spectator.
+    pub spectator: String,
+}
+
+/// A payment or refund line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PaymentLine {
+    /// Id.
+    pub id: i64,
+    /// Method code.
+    pub method: String,
+    /// Amount (negative for refunds).
+    pub amount: Money,
+    /// When.
+    pub created_at: String,
+}
+
+/// A product line of an order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OrderLine {
+    /// Product.
+    pub product_id: i64,
+    /// Quantity.
+    pub quantity: i64,
+    /// Amount TTC for the line.
+    pub amount: Money,
+}
+
+/// An order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Order {
+    /// Id.
+    pub id: i64,
+    /// Number (`C26-000045`).
+    pub number: String,
+    /// confirmed | option | cancelled.
+    pub status: String,
+    /// Channel.
+    pub channel: String,
+    /// Payer contact.
+    pub payer_contact_id: i64,
+    /// Operator.
+    pub operator_id: Option<i64>,
+    /// Option deadline.
+    pub option_until: Option<String>,
+    /// Total TTC at checkout.
+    pub total: Money,
+    /// When.
+    pub created_at: String,
+    /// Tickets.
+    pub tickets: Vec<OrderTicket>,
+    /// Product lines.
+    pub lines: Vec<OrderLine>,
+    /// Payments and refunds.
+    pub payments: Vec<PaymentLine>,
+}
+
+impl Order {
+    /// Sum of valid tickets and product lines: what the buyer owes now.
+    pub fn due(&self) -> Money {
+        Money(self.tickets.iter().filter(|t| t.status == "valid").map(|t| t.amount.0).sum::<i64>() + self.lines.iter().map(|l| l.amount.0).sum::<i64>())
+    }
+    /// Sum of payments minus refunds.
+    pub fn paid(&self) -> Money {
+        Money(self.payments.iter().map(|p| p.amount.0).sum())
+    }
+    /// paid | underpaid | overpaid (computed, never stored).
+    pub fn payment_status(&self) -> &'static str {
+        match self.paid().cmp(&self.due()) {
+            std::cmp::Ordering::Equal => "paid",
+            std::cmp::Ordering::Less => "underpaid",
+            std::cmp::Ordering::Greater => "overpaid",
+        }
+    }
+}
+
+/// Next value of a gapless sequence, inside the caller's transaction.
+pub async fn next_in_sequence(tx: &mut WriteTx, name: &str) -> Result<i64> {
+    let updated: Option<(i64,)> =
+        sqlx::query_as("UPDATE sequences SET value = value + 1 WHERE name = $1 RETURNING value").bind(name).fetch_optional(tx.conn()).await?;
+    if let Some((v,)) = updated {
+        return Ok(v);
+    }
+    sqlx::query("INSERT INTO sequences (name, value) VALUES ($1, 1)").bind(name).execute(tx.conn()).await?;
+    Ok(1)
+}
+
+/// The season's short prefix: `26` for 2026-2027.
+fn season_tag(name: &str) -> String {
+    name.get(2..4).unwrap_or("00").to_string()
+}
+
+/// Turns the cart into an order.
+pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &CheckoutInput) -> Result<Order> {
+    let cart = get_cart(store, cart_id).await?;
+    let option_until = match input.option_until.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => {
+            let t = time::parse_instant(s).ok_or_else(|| CoreError::invalid("option_until", "date limite de l'option invalide"))?;
+            if t <= chrono::Utc::now() {
+                return Err(CoreError::invalid("option_until", "la date limite de l'option doit être dans le futur"));
+            }
+            Some(time::to_db(t))
+        }
+    };
+    let (mut tx, channel) = open_cart_tx(store, actor, cart_id).await?;
+    if cart.items.is_empty() {
+        return Err(CoreError::invalid("cart", "panier vide"));
+    }
+    let methods = payments::list_methods(store).await?;
+    payments::check_tenders(&input.payments, &methods, cart.amount_due, option_until.is_some())?;
+    let payer = contacts::resolve_payer(&mut tx, &input.payer).await?;
+    // The promo code's quota is taken now, conditionally: two carts cannot both use the last use.
+    let promo_id: Option<(Option<i64>,)> = sqlx::query_as("SELECT promo_code_id FROM carts WHERE id = $1").bind(cart_id).fetch_optional(tx.conn()).await?;
+    let promo_id = promo_id.and_then(|p| p.0);
+    if let Some(pid) = promo_id {
+        if cart.items.iter().any(|i| i.discount.0 > 0) {
+            let used = sqlx::query("UPDATE promo_codes SET uses = uses + 1 WHERE id = $1 AND (max_uses IS NULL OR uses < max_uses)")
+                .bind(pid)
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
+            if used != 1 {
+                return Err(CoreError::invalid("code", "quota épuisé"));
+            }
+        }
+    }
+    let first_perf = cart.items.iter().find_map(|i| i.performance_id);
+    let season = match first_perf {
+        Some(p) => seasons::get_season(store, crate::catalog::performances::get_performance(store, p).await?.season_id).await?,
+        None => seasons::season_for(store, time::today_paris()).await?.ok_or_else(|| CoreError::Conflict("aucune saison en cours".into()))?,
+    };
+    let tag = season_tag(&season.name);
+    let order_seq = next_in_sequence(&mut tx, &format!("order.{}", season.name)).await?;
+    let number = format!("C{tag}-{order_seq:06}");
+    let status = if option_until.is_some() { "option" } else { "confirmed" };
+    let now = time::now_db();
+    let (order_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO orders (season_id, number, cart_id, payer_contact_id, channel, operator_id, status, option_until, total_cents, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(season.id)
+    .bind(&number)
+    .bind(cart_id)
+    .bind(payer.id)
+    .bind(&channel)
+    .bind(actor.user_id)
+    .bind(status)
+    .bind(&option_until)
+    .bind(cart.amount_due.0)
+    .bind(&now)
+    .fetch_one(tx.conn())
+    .await?;
+    tx.record(
+        Change::new("order.create", "order", order_id).after(&serde_json::json!({ "number": number, "total": cart.amount_due, "status": status })),
+        Some(Event::OrderPlaced {
+            order_id,
+            number: number.clone(),
+            cart_id,
+            payer_contact_id: payer.id,
+            channel: channel.clone(),
+            status: status.into(),
+            total_cents: cart.amount_due.0,
+            option_until: option_until.clone(),
+        }),
+    )
+    .await?;
+    let invitation_id: Option<(i64,)> = sqlx::query_as("SELECT id FROM price_categories WHERE code = 'invitation'").fetch_optional(tx.conn()).await?;
+    for item in &cart.items {
+        if item.kind == "product" {
+            {
+                sqlx::query("INSERT INTO order_lines (order_id, product_id, quantity, amount_cents, vat_rate_bp, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(order_id)
+                    .bind(item.product_id)
+                    .bind(item.quantity)
+                    .bind(item.amount().0)
+                    .bind(item.vat_rate_bp)
+                    .bind(&now)
+                    .execute(tx.conn())
+                    .await?;
+                tx.record(
+                    Change::new("order.product", "order", order_id).after(&serde_json::json!({ "product_id": item.product_id, "quantity": item.quantity })),
+                    Some(Event::ProductSold {
+                        order_id,
+                        product_id: item.product_id.unwrap_or(0),
+                        quantity: item.quantity,
+                        amount_cents: item.amount().0,
+                        vat_rate_bp: item.vat_rate_bp,
+                    }),
+                )
+                .await?;
+            }
+            continue;
+        }
+        let seq = next_in_sequence(&mut tx, &format!("ticket.{}", season.name)).await?;
+        let tnum = format!("T{tag}-{seq:06}");
+        let amount = item.amount();
+        let (ticket_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO tickets (order_id, season_id, number, performance_id, seat_id, family, price_category_id, product_id, promo_code_id, amount_cents, vat_rate_bp, status, spectator, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'valid', $12, $13, $14) RETURNING id",
+        )
+        .bind(order_id)
+        .bind(season.id)
+        .bind(&tnum)
+        .bind(item.performance_id)
+        .bind(item.seat.as_ref().map(|s| s.0))
+        .bind(&item.family)
+        .bind(item.price_category_id)
+        .bind(item.product_id)
+        .bind(if item.discount.0 > 0 { promo_id } else { None })
+        .bind(amount.0)
+        .bind(item.vat_rate_bp)
+        .bind(&item.spectator)
+        .bind(&now)
+        .bind(&now)
+        .fetch_one(tx.conn())
+        .await?;
+        let state = if option_until.is_some() {
+            "option"
+        } else if invitation_id.is_some_and(|(i,)| item.price_category_id == Some(i)) {
+            "invitation"
+        } else {
+            "sold"
+        };
+        let converted = sqlx::query("UPDATE places SET state = $1, ticket_id = $2, cart_item_id = NULL, expires_at = NULL WHERE cart_item_id = $3 AND state = 'held'")
+            .bind(state)
+            .bind(ticket_id)
+            .bind(item.id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        if converted != 1 {
+            return Err(CoreError::Gone("panier expiré : une place n'était plus réservée".into()));
+        }
+        tx.record(
+            Change::new("ticket.issue", "ticket", ticket_id).after(&serde_json::json!({ "number": tnum, "amount": amount, "state": state })),
+            Some(Event::TicketIssued {
+                ticket_id,
+                order_id,
+                number: tnum,
+                performance_id: item.performance_id.unwrap_or(0),
+                seat_id: item.seat.as_ref().map(|s| s.0),
+                price_category_id: item.price_category_id,
+                product_id: item.product_id,
+                promo_code_id: if item.discount.0 > 0 { promo_id } else { None },
+                amount_cents: amount.0,
+                vat_rate_bp: item.vat_rate_bp,
+                channel: channel.clone(),
+                state: state.into(),
+            }),
+        )
+        .await?;
+    }
+    for t in &input.payments {
+        record_payment(&mut tx, order_id, &t.method, t.amount, actor.user_id).await?;
+    }
+    sqlx::query("UPDATE carts SET status = 'ordered', order_id = $1 WHERE id = $2").bind(order_id).bind(cart_id).execute(tx.conn()).await?;
+    tx.commit().await?;
+    get_order(store, order_id).await
+}
+
+/// Appends a payment (positive) or refund (negative) row.
+pub async fn record_payment(tx: &mut WriteTx, order_id: i64, method: &str, amount: Money, operator: Option<i64>) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as("INSERT INTO payments (order_id, method, amount_cents, operator_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+        .bind(order_id)
+        .bind(method)
+        .bind(amount.0)
+        .bind(operator)
+        .bind(time::now_db())
+        .fetch_one(tx.conn())
+        .await?;
+    tx.record(
+        Change::new(if amount.0 < 0 { "payment.refund" } else { "payment.record" }, "payment", id)
+            .after(&serde_json::json!({ "order_id": order_id, "method": method, "amount": amount })),
+        Some(Event::PaymentRecorded { payment_id: id, order_id, method: method.into(), amount_cents: amount.0 }),
+    )
+    .await?;
+    Ok(id)
+}
+
+type TicketRow = (i64, String, i64, Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<i64>, i64, i64, String, i64, String);
+
+/// Reads an order with its tickets, lines and payments.
+pub async fn get_order(store: &Store, id: i64) -> Result<Order> {
+    let row: Option<(String, String, String, i64, Option<i64>, Option<String>, i64, String)> = sqlx::query_as(
+        "SELECT number, status, channel, payer_contact_id, operator_id, option_until, total_cents, created_at FROM orders WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?;
+    let (number, status, channel, payer, operator, option_until, total, created_at) = row.ok_or_else(|| CoreError::NotFound(format!("commande {id}")))?;
+    let tickets: Vec<TicketRow> = sqlx::query_as(
+        "SELECT t.id, t.number, t.performance_id, t.seat_id, s.row_label, s.number, t.price_category_id, t.product_id, t.amount_cents, t.vat_rate_bp, t.status, t.barcode_version, t.spectator \
+         FROM tickets t LEFT JOIN seats s ON s.id = t.seat_id WHERE t.order_id = $1 ORDER BY t.id",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?;
+    let lines: Vec<(i64, i64, i64)> =
+        sqlx::query_as("SELECT product_id, quantity, amount_cents FROM order_lines WHERE order_id = $1 ORDER BY id").bind(id).fetch_all(store.pool()).await?;
+    let pays: Vec<(i64, String, i64, String)> =
+        sqlx::query_as("SELECT id, method, amount_cents, created_at FROM payments WHERE order_id = $1 ORDER BY id").bind(id).fetch_all(store.pool()).await?;
+    Ok(Order {
+        id,
+        number,
+        status,
+        channel,
+        payer_contact_id: payer,
+        operator_id: operator,
+        option_until,
+        total: Money(total),
+        created_at,
+        tickets: tickets
+            .into_iter()
+            .map(|(tid, num, perf, seat_id, row, seatnum, pc, product, amount, vat, st, bv, spectator)| OrderTicket {
+                id: tid,
+                number: num,
+                performance_id: perf,
+                seat: match (seat_id, row, seatnum) {
+                    (Some(s), Some(r), Some(n)) => Some((s, r, n)),
+                    _ => None,
+                },
+                price_category_id: pc,
+                product_id: product,
+                amount: Money(amount),
+                vat_rate_bp: vat,
+                status: st,
+                barcode_version: bv,
+                spectator,
+            })
+            .collect(),
+        lines: lines.into_iter().map(|(product_id, quantity, a)| OrderLine { product_id, quantity, amount: Money(a) }).collect(),
+        payments: pays.into_iter().map(|(pid, method, a, at)| PaymentLine { id: pid, method, amount: Money(a), created_at: at }).collect(),
+    })
+}
+
+/// Options whose deadline or performance is within `days` days: the D-15 alert list (R-5.6).
+pub async fn options_due(store: &Store, days: i64) -> Result<Vec<(i64, String, Option<String>)>> {
+    let limit = time::to_db(chrono::Utc::now() + chrono::Duration::days(days));
+    let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT DISTINCT o.id, o.number, o.option_until FROM orders o JOIN tickets t ON t.order_id = o.id JOIN performances p ON p.id = t.performance_id \
+         WHERE o.status = 'option' AND t.status = 'valid' AND (p.starts_at <= $1 OR o.option_until <= $2) ORDER BY o.id",
+    )
+    .bind(&limit)
+    .bind(&limit)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows)
+}
+
+/// Tickets still valid of an order, with their places (for after-sale operations).
+pub(crate) async fn valid_ticket_ids(tx: &mut WriteTx, order_id: i64) -> Result<Vec<(i64, i64, Option<i64>)>> {
+    Ok(sqlx::query_as("SELECT id, performance_id, seat_id FROM tickets WHERE order_id = $1 AND status = 'valid' ORDER BY id").bind(order_id).fetch_all(tx.conn()).await?)
+}

@@ -1,0 +1,294 @@
+//! Inventory statements: expiry of holds, holding seats or free places, quota seats, release,
+//! and the availability view of a performance.
+
+use super::allocate::PlanSeat;
+use crate::catalog::{performances, plans, Performance, Quota};
+use crate::error::{CoreError, Result};
+use crate::store::{Backend, Store, WriteTx};
+use crate::time;
+use std::collections::HashMap;
+
+/// Per-state counts of a performance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StateCounts {
+    /// Places that can be sold now (general sale).
+    pub available: i64,
+    /// In a cart.
+    pub held: i64,
+    /// Sold.
+    pub sold: i64,
+    /// Reserved unpaid.
+    pub option: i64,
+    /// Invitations.
+    pub invitation: i64,
+    /// Set aside for a quota family (not yet used).
+    pub quota: i64,
+    /// Blocked.
+    pub blocked: i64,
+}
+
+/// A seat and its state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SeatState {
+    /// Seat id.
+    pub id: i64,
+    /// Row label.
+    pub row: String,
+    /// Number.
+    pub number: i64,
+    /// available | held | sold | option | invitation | quota | blocked.
+    pub state: String,
+    /// Quota family for quota seats.
+    pub family: String,
+    /// Wheelchair place.
+    pub pmr: bool,
+}
+
+/// What `GET /performances/{id}/availability` answers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Availability {
+    /// Places of the layout.
+    pub capacity: i64,
+    /// Per state.
+    pub counts: StateCounts,
+    /// Remaining places per quota family.
+    pub quotas: Vec<Quota>,
+    /// Seats with their state (numbered halls).
+    pub seats: Vec<SeatState>,
+}
+
+/// Serialises inventory changes of one performance until the transaction ends. SQLite already
+/// has a single writer; PostgreSQL takes a transaction-level advisory lock.
+pub async fn lock(tx: &mut WriteTx, performance_id: i64) -> Result<()> {
+    if tx.backend() == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(performance_id).execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+/// Releases every hold whose time is up and marks their carts expired. Returns the ids of the
+/// carts that expired now.
+pub async fn expire_holds(tx: &mut WriteTx) -> Result<Vec<i64>> {
+    let now = time::now_db();
+    sqlx::query("DELETE FROM places WHERE state = 'held' AND expires_at < $1 AND (family = '' OR seat_id IS NULL)")
+        .bind(&now)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("UPDATE places SET state = 'quota', cart_item_id = NULL, expires_at = NULL WHERE state = 'held' AND expires_at < $1 AND family <> '' AND seat_id IS NOT NULL")
+        .bind(&now)
+        .execute(tx.conn())
+        .await?;
+    let carts: Vec<(i64,)> = sqlx::query_as("SELECT id FROM carts WHERE status = 'open' AND expires_at < $1").bind(&now).fetch_all(tx.conn()).await?;
+    if !carts.is_empty() {
+        sqlx::query("UPDATE carts SET status = 'expired' WHERE status = 'open' AND expires_at < $1").bind(&now).execute(tx.conn()).await?;
+    }
+    Ok(carts.into_iter().map(|c| c.0).collect())
+}
+
+/// The plan of a numbered layout, for the allocator.
+pub async fn plan(store: &Store, layout_id: i64) -> Result<Vec<PlanSeat>> {
+    Ok(plans::seats(store, layout_id)
+        .await?
+        .into_iter()
+        .map(|s| PlanSeat { id: s.id, row: s.spec.row, side: s.spec.side, pmr: s.spec.pmr, x: s.spec.x, y: s.spec.y })
+        .collect())
+}
+
+/// Taken seats of a performance: seat id → (state, family).
+pub async fn taken_seats(tx: &mut WriteTx, performance_id: i64) -> Result<HashMap<i64, (String, String)>> {
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT seat_id, state, family FROM places WHERE performance_id = $1 AND seat_id IS NOT NULL")
+            .bind(performance_id)
+            .fetch_all(tx.conn())
+            .await?;
+    Ok(rows.into_iter().map(|(id, st, f)| (id, (st, f))).collect())
+}
+
+/// Free places left in a pool (`family` empty for the general sale).
+pub async fn free_left(tx: &mut WriteTx, perf: &Performance, family: &str) -> Result<i64> {
+    let quota_total: i64 = perf.quotas.iter().map(|q| q.places).sum();
+    let capacity = if family.is_empty() {
+        perf.capacity - quota_total
+    } else {
+        perf.quotas.iter().find(|q| q.family == family).map(|q| q.places).unwrap_or(0)
+    };
+    let (taken,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND family = $2 AND seat_id IS NULL")
+        .bind(perf.id)
+        .bind(family)
+        .fetch_one(tx.conn())
+        .await?;
+    Ok((capacity - taken).max(0))
+}
+
+/// Holds `item_ids.len()` free places in a pool, one per cart item; refuses when the pool
+/// has fewer left.
+pub async fn hold_free(tx: &mut WriteTx, perf: &Performance, family: &str, item_ids: &[i64], expires_at: &str) -> Result<()> {
+    let left = free_left(tx, perf, family).await?;
+    if (item_ids.len() as i64) > left {
+        return Err(CoreError::Conflict(if left == 0 {
+            "complet : plus aucune place disponible".to_string()
+        } else {
+            format!("plus que {left} place(s) disponible(s)")
+        }));
+    }
+    let now = time::now_db();
+    for item in item_ids {
+        sqlx::query("INSERT INTO places (performance_id, seat_id, family, state, cart_item_id, expires_at, created_at) VALUES ($1, NULL, $2, 'held', $3, $4, $5)")
+            .bind(perf.id)
+            .bind(family)
+            .bind(item)
+            .bind(expires_at)
+            .bind(&now)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Holds given seats, one per cart item. A general-sale seat must have no row (the unique key
+/// refuses a second insert); a quota seat must be set aside for `family`.
+pub async fn hold_seats(tx: &mut WriteTx, perf: &Performance, family: &str, seats: &[(i64, i64)], expires_at: &str) -> Result<()> {
+    let now = time::now_db();
+    for (seat_id, item_id) in seats {
+        let affected = if family.is_empty() {
+            sqlx::query(
+                "INSERT INTO places (performance_id, seat_id, family, state, cart_item_id, expires_at, created_at) \
+                 VALUES ($1, $2, '', 'held', $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(perf.id)
+            .bind(seat_id)
+            .bind(item_id)
+            .bind(expires_at)
+            .bind(&now)
+            .execute(tx.conn())
+            .await?
+            .rows_affected()
+        } else {
+            sqlx::query(
+                "UPDATE places SET state = 'held', cart_item_id = $1, expires_at = $2 \
+                 WHERE performance_id = $3 AND seat_id = $4 AND state = 'quota' AND family = $5",
+            )
+            .bind(item_id)
+            .bind(expires_at)
+            .bind(perf.id)
+            .bind(seat_id)
+            .bind(family)
+            .execute(tx.conn())
+            .await?
+            .rows_affected()
+        };
+        if affected != 1 {
+            let label: Option<(String, i64)> =
+                sqlx::query_as("SELECT row_label, number FROM seats WHERE id = $1").bind(seat_id).fetch_optional(tx.conn()).await?;
+            let label = label.map(|(r, n)| format!("rang {r} n° {n}")).unwrap_or_else(|| format!("siège {seat_id}"));
+            return Err(CoreError::Conflict(format!("le siège {label} n'est plus disponible")));
+        }
+    }
+    Ok(())
+}
+
+/// Gives back the places of cart items: quota seats return to their quota, others are freed.
+pub async fn release_items(tx: &mut WriteTx, item_ids: &[i64]) -> Result<()> {
+    for id in item_ids {
+        sqlx::query("UPDATE places SET state = 'quota', cart_item_id = NULL, expires_at = NULL WHERE cart_item_id = $1 AND state = 'held' AND family <> '' AND seat_id IS NOT NULL")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query("DELETE FROM places WHERE cart_item_id = $1 AND state = 'held'").bind(id).execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+/// Frees the place of a cancelled ticket (back to its quota when it came from one).
+pub async fn release_ticket(tx: &mut WriteTx, ticket_id: i64) -> Result<u64> {
+    let back = sqlx::query("UPDATE places SET state = 'quota', ticket_id = NULL WHERE ticket_id = $1 AND family <> '' AND seat_id IS NOT NULL")
+        .bind(ticket_id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    let freed = sqlx::query("DELETE FROM places WHERE ticket_id = $1").bind(ticket_id).execute(tx.conn()).await?.rows_affected();
+    Ok(back + freed)
+}
+
+/// Sets aside seats of a numbered performance for its quota families, from the back rows,
+/// never wheelchair places. Replaces the unused quota seats; seats already sold stay.
+pub async fn allocate_quota_seats(store: &Store, tx: &mut WriteTx, perf_id: i64, layout_id: i64, quotas: &[Quota]) -> Result<()> {
+    let plan = plan(store, layout_id).await?;
+    if plan.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM places WHERE performance_id = $1 AND state = 'quota'").bind(perf_id).execute(tx.conn()).await?;
+    let taken = taken_seats(tx, perf_id).await?;
+    let mut candidates: Vec<&PlanSeat> = plan.iter().filter(|s| !s.pmr && !taken.contains_key(&s.id)).collect();
+    // Back rows first, then from the sides inwards.
+    candidates.sort_by_key(|s| (std::cmp::Reverse(s.y), s.x));
+    let now = time::now_db();
+    let mut it = candidates.into_iter();
+    for q in quotas {
+        for _ in 0..q.places {
+            let Some(seat) = it.next() else { break };
+            sqlx::query("INSERT INTO places (performance_id, seat_id, family, state, created_at) VALUES ($1, $2, $3, 'quota', $4)")
+                .bind(perf_id)
+                .bind(seat.id)
+                .bind(&q.family)
+                .bind(&now)
+                .execute(tx.conn())
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The state of every place of a performance, as seen now (expired holds count as free).
+pub async fn availability(store: &Store, performance_id: i64) -> Result<Availability> {
+    let perf = performances::get_performance(store, performance_id).await?;
+    let now = time::now_db();
+    let rows: Vec<(Option<i64>, String, String, Option<String>)> =
+        sqlx::query_as("SELECT seat_id, state, family, expires_at FROM places WHERE performance_id = $1")
+            .bind(performance_id)
+            .fetch_all(store.pool())
+            .await?;
+    let live: Vec<&(Option<i64>, String, String, Option<String>)> =
+        rows.iter().filter(|(_, st, _, exp)| !(st == "held" && exp.as_deref().is_some_and(|e| e < now.as_str()))).collect();
+    let mut counts = StateCounts::default();
+    for (_, st, _, _) in &live {
+        match st.as_str() {
+            "held" => counts.held += 1,
+            "sold" => counts.sold += 1,
+            "option" => counts.option += 1,
+            "invitation" => counts.invitation += 1,
+            "quota" => counts.quota += 1,
+            "blocked" => counts.blocked += 1,
+            _ => {}
+        }
+    }
+    let quota_left: Vec<Quota> = perf
+        .quotas
+        .iter()
+        .map(|q| {
+            let used = live.iter().filter(|(seat, st, f, _)| f == &q.family && (seat.is_none() || st != "quota")).count() as i64;
+            let left = if perf.numbered {
+                live.iter().filter(|(_, st, f, _)| f == &q.family && st == "quota").count() as i64
+            } else {
+                (q.places - used).max(0)
+            };
+            Quota { family: q.family.clone(), places: left }
+        })
+        .collect();
+    let mut seats = Vec::new();
+    if perf.numbered {
+        let by_seat: HashMap<i64, (&str, &str)> =
+            live.iter().filter_map(|(seat, st, f, _)| seat.map(|id| (id, (st.as_str(), f.as_str())))).collect();
+        for s in plans::seats(store, perf.layout_id).await? {
+            let (state, family) = by_seat.get(&s.id).copied().unwrap_or(("available", ""));
+            seats.push(SeatState { id: s.id, row: s.spec.row, number: s.spec.number, state: state.into(), family: family.into(), pmr: s.spec.pmr });
+        }
+        counts.available = seats.iter().filter(|s| s.state == "available").count() as i64;
+    } else {
+        let quota_total: i64 = perf.quotas.iter().map(|q| q.places).sum();
+        let general_taken = live.iter().filter(|(_, _, f, _)| f.is_empty()).count() as i64;
+        counts.available = (perf.capacity - quota_total - general_taken).max(0);
+        counts.quota = quota_left.iter().map(|q| q.places).sum();
+    }
+    Ok(Availability { capacity: perf.capacity, counts, quotas: quota_left, seats })
+}
