@@ -42,9 +42,17 @@ pub fn email_ok(e: &str) -> bool {
 pub async fn resolve_payer(tx: &mut WriteTx, payer: &PayerInput) -> Result<Contact> {
     if let Some(id) = payer.contact_id {
         let row: Option<(String, String, Option<String>)> =
-            sqlx::query_as("SELECT last_name, first_name, email FROM contacts WHERE id = $1").bind(id).fetch_optional(tx.conn()).await?;
+            sqlx::query_as("SELECT last_name, first_name, email FROM contacts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(tx.conn())
+                .await?;
         let (last_name, first_name, email) = row.ok_or_else(|| CoreError::invalid("payer", format!("contact {id} introuvable")))?;
-        return Ok(Contact { id, last_name, first_name, email });
+        return Ok(Contact {
+            id,
+            last_name,
+            first_name,
+            email,
+        });
     }
     let mut e = FieldErrors::new();
     let last = payer.last_name.as_deref().map(str::trim).unwrap_or("").to_uppercase();
@@ -61,9 +69,17 @@ pub async fn resolve_payer(tx: &mut WriteTx, payer: &PayerInput) -> Result<Conta
     e.into_result()?;
     if let Some(m) = &email {
         let found: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT id, last_name, first_name FROM contacts WHERE email = $1 ORDER BY id LIMIT 1").bind(m).fetch_optional(tx.conn()).await?;
+            sqlx::query_as("SELECT id, last_name, first_name FROM contacts WHERE email = $1 ORDER BY id LIMIT 1")
+                .bind(m)
+                .fetch_optional(tx.conn())
+                .await?;
         if let Some((id, last_name, first_name)) = found {
-            return Ok(Contact { id, last_name, first_name, email: Some(m.clone()) });
+            return Ok(Contact {
+                id,
+                last_name,
+                first_name,
+                email: Some(m.clone()),
+            });
         }
     }
     let now = crate::time::now_db();
@@ -77,8 +93,17 @@ pub async fn resolve_payer(tx: &mut WriteTx, payer: &PayerInput) -> Result<Conta
     .bind(&now)
     .fetch_one(tx.conn())
     .await?;
-    let c = Contact { id, last_name: last, first_name: first, email };
-    tx.record(Change::new("contact.create", "contact", id).after(&c), Some(Event::ContactCreated { contact_id: id })).await?;
+    let c = Contact {
+        id,
+        last_name: last,
+        first_name: first,
+        email,
+    };
+    tx.record(
+        Change::new("contact.create", "contact", id).after(&c),
+        Some(Event::ContactCreated { contact_id: id }),
+    )
+    .await?;
     Ok(c)
 }
 

@@ -138,13 +138,37 @@ pub enum Event {
         name: String,
         price_cents: Option<i64>,
     },
-    ContactCreated { contact_id: i64 },
-    CartCreated { cart_id: i64, channel: String },
-    SeatsHeld { cart_id: i64, performance_id: i64, seat_ids: Vec<i64>, free_places: i64, family: String, expires_at: String },
-    CartItemRemoved { cart_id: i64, item_id: i64 },
-    CartExpired { cart_id: i64 },
-    PromoCodeCreated { promo_code_id: i64, code: String, batch: Option<String> },
-    PromoCodeApplied { cart_id: i64, promo_code_id: i64 },
+    ContactCreated {
+        contact_id: i64,
+    },
+    CartCreated {
+        cart_id: i64,
+        channel: String,
+    },
+    SeatsHeld {
+        cart_id: i64,
+        performance_id: i64,
+        seat_ids: Vec<i64>,
+        free_places: i64,
+        family: String,
+        expires_at: String,
+    },
+    CartItemRemoved {
+        cart_id: i64,
+        item_id: i64,
+    },
+    CartExpired {
+        cart_id: i64,
+    },
+    PromoCodeCreated {
+        promo_code_id: i64,
+        code: String,
+        batch: Option<String>,
+    },
+    PromoCodeApplied {
+        cart_id: i64,
+        promo_code_id: i64,
+    },
     OrderPlaced {
         order_id: i64,
         number: String,
@@ -169,15 +193,49 @@ pub enum Event {
         channel: String,
         state: String,
     },
-    ProductSold { order_id: i64, product_id: i64, quantity: i64, amount_cents: i64, vat_rate_bp: i64 },
-    PaymentRecorded { payment_id: i64, order_id: i64, method: String, amount_cents: i64 },
-    OptionConfirmed { order_id: i64 },
-    TicketCancelled { ticket_id: i64, order_id: i64, performance_id: i64, seat_id: Option<i64> },
-    TicketExchanged { old_ticket_id: i64, new_ticket_id: i64, order_id: i64 },
-    TicketDuplicated { ticket_id: i64, barcode_version: i64 },
-    OrderCancelled { order_id: i64 },
-    WaitlistJoined { entry_id: i64, performance_id: i64, quantity: i64 },
-    WaitlistNotified { entry_id: i64, performance_id: i64 },
+    ProductSold {
+        order_id: i64,
+        product_id: i64,
+        quantity: i64,
+        amount_cents: i64,
+        vat_rate_bp: i64,
+    },
+    PaymentRecorded {
+        payment_id: i64,
+        order_id: i64,
+        method: String,
+        amount_cents: i64,
+    },
+    OptionConfirmed {
+        order_id: i64,
+    },
+    TicketCancelled {
+        ticket_id: i64,
+        order_id: i64,
+        performance_id: i64,
+        seat_id: Option<i64>,
+    },
+    TicketExchanged {
+        old_ticket_id: i64,
+        new_ticket_id: i64,
+        order_id: i64,
+    },
+    TicketDuplicated {
+        ticket_id: i64,
+        barcode_version: i64,
+    },
+    OrderCancelled {
+        order_id: i64,
+    },
+    WaitlistJoined {
+        entry_id: i64,
+        performance_id: i64,
+        quantity: i64,
+    },
+    WaitlistNotified {
+        entry_id: i64,
+        performance_id: i64,
+    },
 }
 
 impl Event {

@@ -12,11 +12,11 @@
 pub mod access;
 pub mod auth;
 pub mod catalog;
+pub mod contacts;
 pub mod demo;
 pub mod error;
 pub mod events;
 pub mod money;
-pub mod contacts;
 pub mod payments;
 pub mod sales;
 pub mod seating;

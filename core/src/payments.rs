@@ -27,8 +27,9 @@ pub struct Tender {
 
 /// Active payment methods.
 pub async fn list_methods(store: &Store) -> Result<Vec<PaymentMethod>> {
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT code, name FROM payment_methods WHERE active = 1 ORDER BY sort_order, code").fetch_all(store.pool()).await?;
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT code, name FROM payment_methods WHERE active = 1 ORDER BY sort_order, code")
+        .fetch_all(store.pool())
+        .await?;
     Ok(rows.into_iter().map(|(code, name)| PaymentMethod { code, name }).collect())
 }
 
@@ -48,12 +49,23 @@ pub fn check_tenders(tenders: &[Tender], methods: &[PaymentMethod], due: Money, 
     let total: i64 = tenders.iter().map(|t| t.amount.0).sum();
     if option {
         if total > due.0 {
-            return Err(CoreError::invalid("payments", format!("acompte ({}) supérieur au montant dû ({})", Money(total).display_fr(), due.display_fr())));
+            return Err(CoreError::invalid(
+                "payments",
+                format!(
+                    "acompte ({}) supérieur au montant dû ({})",
+                    Money(total).display_fr(),
+                    due.display_fr()
+                ),
+            ));
         }
     } else if total != due.0 {
         return Err(CoreError::invalid(
             "payments",
-            format!("le total des règlements ({}) doit égaler le montant dû ({})", Money(total).display_fr(), due.display_fr()),
+            format!(
+                "le total des règlements ({}) doit égaler le montant dû ({})",
+                Money(total).display_fr(),
+                due.display_fr()
+            ),
         ));
     }
     Ok(())
@@ -78,18 +90,42 @@ mod tests {
     use super::*;
 
     fn methods() -> Vec<PaymentMethod> {
-        ["cash", "card"].iter().map(|c| PaymentMethod { code: c.to_string(), name: c.to_string() }).collect()
+        ["cash", "card"]
+            .iter()
+            .map(|c| PaymentMethod {
+                code: c.to_string(),
+                name: c.to_string(),
+            })
+            .collect()
     }
 
     #[test]
     fn split_payments_must_add_up() {
-        let t = vec![Tender { method: "cash".into(), amount: Money(1000) }, Tender { method: "card".into(), amount: Money(2300) }];
+        let t = vec![
+            Tender {
+                method: "cash".into(),
+                amount: Money(1000),
+            },
+            Tender {
+                method: "card".into(),
+                amount: Money(2300),
+            },
+        ];
         assert!(check_tenders(&t, &methods(), Money(3300), false).is_ok());
         let err = check_tenders(&t, &methods(), Money(3400), false).unwrap_err().to_string();
         assert!(err.contains("doit égaler"), "{err}");
-        assert!(check_tenders(&t, &methods(), Money(3400), true).is_ok(), "an option may be partly paid");
-        let bad = vec![Tender { method: "bitcoin".into(), amount: Money(3300) }];
-        assert!(check_tenders(&bad, &methods(), Money(3300), false).unwrap_err().to_string().contains("inconnu"));
+        assert!(
+            check_tenders(&t, &methods(), Money(3400), true).is_ok(),
+            "an option may be partly paid"
+        );
+        let bad = vec![Tender {
+            method: "bitcoin".into(),
+            amount: Money(3300),
+        }];
+        assert!(check_tenders(&bad, &methods(), Money(3300), false)
+            .unwrap_err()
+            .to_string()
+            .contains("inconnu"));
     }
 
     #[test]

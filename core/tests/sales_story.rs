@@ -37,11 +37,19 @@ async fn world(store: Store) -> World {
 }
 
 fn cash(amount: Money) -> Vec<Tender> {
-    vec![Tender { method: "cash".into(), amount }]
+    vec![Tender {
+        method: "cash".into(),
+        amount,
+    }]
 }
 
 fn payer() -> PayerInput {
-    PayerInput { last_name: Some("Durand".into()), first_name: Some("Alice".into()), email: Some("Alice.Durand@Example.fr".into()), contact_id: None }
+    PayerInput {
+        last_name: Some("Durand".into()),
+        first_name: Some("Alice".into()),
+        email: Some("Alice.Durand@Example.fr".into()),
+        contact_id: None,
+    }
 }
 
 async fn sales_story(w: &World) {
@@ -50,15 +58,29 @@ async fn sales_story(w: &World) {
     let cart = carts::create_cart(s, a, "counter", 3600).await.unwrap();
 
     // Four together at full price, two more at reduced price.
-    let req = TicketRequest { performance_id: perf.id, price_category_id: w.full, quantity: Some(4), together: Some(true), ..Default::default() };
+    let req = TicketRequest {
+        performance_id: perf.id,
+        price_category_id: w.full,
+        quantity: Some(4),
+        together: Some(true),
+        ..Default::default()
+    };
     let (c, msg) = carts::add_tickets(s, a, cart.id, &req, 3600).await.unwrap();
     assert!(msg.is_none());
     let seats: Vec<_> = c.items.iter().map(|i| i.seat.clone().unwrap()).collect();
     assert!(seats.iter().all(|x| x.1 == seats[0].1), "same row: {seats:?}");
     let mut nums: Vec<i64> = seats.iter().map(|x| x.2).collect();
     nums.sort();
-    assert!(nums.windows(2).all(|w| w[1] - w[0] == 2), "neighbours on one side (odd/even numbering): {nums:?}");
-    let req2 = TicketRequest { performance_id: perf.id, price_category_id: w.reduced, quantity: Some(2), ..Default::default() };
+    assert!(
+        nums.windows(2).all(|w| w[1] - w[0] == 2),
+        "neighbours on one side (odd/even numbering): {nums:?}"
+    );
+    let req2 = TicketRequest {
+        performance_id: perf.id,
+        price_category_id: w.reduced,
+        quantity: Some(2),
+        ..Default::default()
+    };
     let (c, _) = carts::add_tickets(s, a, cart.id, &req2, 3600).await.unwrap();
     assert_eq!(c.items.len(), 6);
     let full_price = c.items[0].unit;
@@ -68,20 +90,58 @@ async fn sales_story(w: &World) {
     // A held seat cannot be held again.
     let other = carts::create_cart(s, a, "phone", 3600).await.unwrap();
     let taken = seats[0].0;
-    let err = carts::add_tickets(s, a, other.id, &TicketRequest { performance_id: perf.id, price_category_id: w.full, seat_ids: Some(vec![taken]), ..Default::default() }, 3600)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, CoreError::Conflict(ref m) if m.contains("n'est plus disponible")), "{err}");
+    let err = carts::add_tickets(
+        s,
+        a,
+        other.id,
+        &TicketRequest {
+            performance_id: perf.id,
+            price_category_id: w.full,
+            seat_ids: Some(vec![taken]),
+            ..Default::default()
+        },
+        3600,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, CoreError::Conflict(ref m) if m.contains("n'est plus disponible")),
+        "{err}"
+    );
     let av = inventory::availability(s, perf.id).await.unwrap();
     assert_eq!(av.counts.held, 6);
     assert_eq!(av.counts.quota, 85, "company 10 + group 42 + invitation 33 seats set aside");
     assert_eq!(av.counts.available, 843 - 6 - 85);
 
     // Payments must add up; then split payment works.
-    let bad = CheckoutInput { payer: payer(), payments: cash(Money(due.0 - 1)), option_until: None };
+    let bad = CheckoutInput {
+        payer: payer(),
+        payments: cash(Money(due.0 - 1)),
+        option_until: None,
+    };
     assert!(matches!(orders::checkout(s, a, cart.id, &bad).await, Err(CoreError::Invalid(_))));
-    let split = vec![Tender { method: "cash".into(), amount: Money(1000) }, Tender { method: "card".into(), amount: Money(due.0 - 1000) }];
-    let order = orders::checkout(s, a, cart.id, &CheckoutInput { payer: payer(), payments: split, option_until: None }).await.unwrap();
+    let split = vec![
+        Tender {
+            method: "cash".into(),
+            amount: Money(1000),
+        },
+        Tender {
+            method: "card".into(),
+            amount: Money(due.0 - 1000),
+        },
+    ];
+    let order = orders::checkout(
+        s,
+        a,
+        cart.id,
+        &CheckoutInput {
+            payer: payer(),
+            payments: split,
+            option_until: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(order.tickets.len(), 6);
     assert!(order.number.starts_with('C'));
     assert_eq!(order.payment_status(), "paid");
@@ -90,20 +150,64 @@ async fn sales_story(w: &World) {
     assert_eq!(tnums.len(), 6);
     let av = inventory::availability(s, perf.id).await.unwrap();
     assert_eq!((av.counts.held, av.counts.sold), (0, 6));
-    assert!(matches!(orders::checkout(s, a, cart.id, &bad).await, Err(CoreError::Conflict(_))), "a cart is ordered once");
+    assert!(
+        matches!(orders::checkout(s, a, cart.id, &bad).await, Err(CoreError::Conflict(_))),
+        "a cart is ordered once"
+    );
 
     // The same email finds the same contact.
     let c2 = carts::create_cart(s, a, "counter", 3600).await.unwrap();
-    let (c2v, _) = carts::add_tickets(s, a, c2.id, &TicketRequest { performance_id: perf.id, price_category_id: w.full, quantity: Some(1), ..Default::default() }, 3600).await.unwrap();
-    let o2 = orders::checkout(s, a, c2.id, &CheckoutInput { payer: payer(), payments: cash(c2v.amount_due), option_until: None }).await.unwrap();
+    let (c2v, _) = carts::add_tickets(
+        s,
+        a,
+        c2.id,
+        &TicketRequest {
+            performance_id: perf.id,
+            price_category_id: w.full,
+            quantity: Some(1),
+            ..Default::default()
+        },
+        3600,
+    )
+    .await
+    .unwrap();
+    let o2 = orders::checkout(
+        s,
+        a,
+        c2.id,
+        &CheckoutInput {
+            payer: payer(),
+            payments: cash(c2v.amount_due),
+            option_until: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(o2.payer_contact_id, order.payer_contact_id);
 
     // Expiry releases holds, and the cart answers « panier expiré ».
     let short = carts::create_cart(s, a, "web", 1).await.unwrap();
-    carts::add_tickets(s, a, short.id, &TicketRequest { performance_id: perf.id, price_category_id: w.full, quantity: Some(2), ..Default::default() }, 1).await.unwrap();
+    carts::add_tickets(
+        s,
+        a,
+        short.id,
+        &TicketRequest {
+            performance_id: perf.id,
+            price_category_id: w.full,
+            quantity: Some(2),
+            ..Default::default()
+        },
+        1,
+    )
+    .await
+    .unwrap();
     assert_eq!(inventory::availability(s, perf.id).await.unwrap().counts.held, 2);
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-    assert_eq!(inventory::availability(s, perf.id).await.unwrap().counts.held, 0, "expired holds are free at once");
+    assert_eq!(
+        inventory::availability(s, perf.id).await.unwrap().counts.held,
+        0,
+        "expired holds are free at once"
+    );
     let err = carts::add_tickets(s, a, short.id, &req2, 1).await.unwrap_err();
     assert!(matches!(err, CoreError::Gone(ref m) if m.contains("panier expiré")), "{err}");
 
@@ -113,15 +217,31 @@ async fn sales_story(w: &World) {
     assert!(err.to_string().contains("justificatif"), "{err}");
 
     // Quota seats: sold only when asked for the family.
-    let (qc, _) = carts::add_tickets(s, a, web.id, &TicketRequest { performance_id: perf.id, price_category_id: w.full, quantity: Some(2), quota: Some("group".into()), ..Default::default() }, 3600)
-        .await
-        .unwrap();
+    let (qc, _) = carts::add_tickets(
+        s,
+        a,
+        web.id,
+        &TicketRequest {
+            performance_id: perf.id,
+            price_category_id: w.full,
+            quantity: Some(2),
+            quota: Some("group".into()),
+            ..Default::default()
+        },
+        3600,
+    )
+    .await
+    .unwrap();
     assert!(qc.items.iter().all(|i| i.family == "group"));
     let av = inventory::availability(s, perf.id).await.unwrap();
     assert_eq!(av.quotas.iter().find(|q| q.family == "group").unwrap().places, 40);
     carts::remove_item(s, a, web.id, qc.items[0].id).await.unwrap();
     let av = inventory::availability(s, perf.id).await.unwrap();
-    assert_eq!(av.quotas.iter().find(|q| q.family == "group").unwrap().places, 41, "a removed quota seat goes back to its quota");
+    assert_eq!(
+        av.quotas.iter().find(|q| q.family == "group").unwrap().places,
+        41,
+        "a removed quota seat goes back to its quota"
+    );
 
     // Free placement: the pool never goes below zero.
     let fp = &w.free[0];
@@ -130,34 +250,136 @@ async fn sales_story(w: &World) {
     let mut left = general;
     while left > 0 {
         let n = left.min(50);
-        carts::add_tickets(s, a, fc.id, &TicketRequest { performance_id: fp.id, price_category_id: w.full, quantity: Some(n), ..Default::default() }, 3600).await.unwrap();
+        carts::add_tickets(
+            s,
+            a,
+            fc.id,
+            &TicketRequest {
+                performance_id: fp.id,
+                price_category_id: w.full,
+                quantity: Some(n),
+                ..Default::default()
+            },
+            3600,
+        )
+        .await
+        .unwrap();
         left -= n;
     }
-    let err = carts::add_tickets(s, a, other.id, &TicketRequest { performance_id: fp.id, price_category_id: w.full, quantity: Some(1), ..Default::default() }, 3600)
-        .await
-        .unwrap_err();
+    let err = carts::add_tickets(
+        s,
+        a,
+        other.id,
+        &TicketRequest {
+            performance_id: fp.id,
+            price_category_id: w.full,
+            quantity: Some(1),
+            ..Default::default()
+        },
+        3600,
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("complet"), "{err}");
     // Sold out: the waiting list takes people in order, and a cancellation notifies the first.
-    let e1 = waitlist::join(s, a, fp.id, &waitlist::WaitlistInput { last_name: "Martin".into(), email: "m@exemple.fr".into(), quantity: Some(1), ..Default::default() }).await.unwrap();
-    waitlist::join(s, a, fp.id, &waitlist::WaitlistInput { last_name: "Petit".into(), phone: "0601020304".into(), quantity: Some(2), ..Default::default() }).await.unwrap();
-    assert!(waitlist::join(s, a, fp.id, &waitlist::WaitlistInput { last_name: "".into(), ..Default::default() }).await.is_err());
+    let e1 = waitlist::join(
+        s,
+        a,
+        fp.id,
+        &waitlist::WaitlistInput {
+            last_name: "Martin".into(),
+            email: "m@exemple.fr".into(),
+            quantity: Some(1),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    waitlist::join(
+        s,
+        a,
+        fp.id,
+        &waitlist::WaitlistInput {
+            last_name: "Petit".into(),
+            phone: "0601020304".into(),
+            quantity: Some(2),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(waitlist::join(
+        s,
+        a,
+        fp.id,
+        &waitlist::WaitlistInput {
+            last_name: "".into(),
+            ..Default::default()
+        }
+    )
+    .await
+    .is_err());
     let fcv = carts::get_cart(s, fc.id).await.unwrap();
-    let forder = orders::checkout(s, a, fc.id, &CheckoutInput { payer: payer(), payments: cash(fcv.amount_due), option_until: None }).await.unwrap();
+    let forder = orders::checkout(
+        s,
+        a,
+        fc.id,
+        &CheckoutInput {
+            payer: payer(),
+            payments: cash(fcv.amount_due),
+            option_until: None,
+        },
+    )
+    .await
+    .unwrap();
     let one = forder.tickets[0].clone();
-    let refunded = after_sale::refund(s, a, forder.id, &after_sale::RefundInput { amount: Some(one.amount), method: "cash".into(), cancel_tickets: None }).await.unwrap();
+    let refunded = after_sale::refund(
+        s,
+        a,
+        forder.id,
+        &after_sale::RefundInput {
+            amount: Some(one.amount),
+            method: "cash".into(),
+            cancel_tickets: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(refunded.paid().0, fcv.amount_due.0 - one.amount.0);
-    assert!(after_sale::refund(s, a, forder.id, &after_sale::RefundInput { amount: Some(Money(10_000_000)), method: "cash".into(), cancel_tickets: None }).await.is_err());
+    assert!(after_sale::refund(
+        s,
+        a,
+        forder.id,
+        &after_sale::RefundInput {
+            amount: Some(Money(10_000_000)),
+            method: "cash".into(),
+            cancel_tickets: None
+        }
+    )
+    .await
+    .is_err());
     let cancelled = after_sale::cancel_order(s, a, forder.id).await.unwrap();
     assert!(cancelled.tickets.iter().all(|t| t.status == "cancelled"));
     let list = waitlist::list(s, fp.id).await.unwrap();
     assert_eq!(list[0].id, e1.id);
-    assert!(list.iter().all(|e| e.notified_at.is_some()), "places freed: both entries fit and are told, in order");
+    assert!(
+        list.iter().all(|e| e.notified_at.is_some()),
+        "places freed: both entries fit and are told, in order"
+    );
     assert_eq!(inventory::availability(s, fp.id).await.unwrap().counts.available, general);
 
     // Formule 5: one performance per show, each at the formule price of the show's category.
     let products = prices::list_products(s, Some(perf.season_id)).await.unwrap();
     let f5 = products.iter().find(|p| p.kind == "formule" && p.size == Some(5)).unwrap();
-    let all = performances::list_performances(s, &PerformanceQuery { season_id: Some(perf.season_id), show_id: None }).await.unwrap();
+    let all = performances::list_performances(
+        s,
+        &PerformanceQuery {
+            season_id: Some(perf.season_id),
+            show_id: None,
+        },
+    )
+    .await
+    .unwrap();
     let mut chosen: Vec<&Performance> = Vec::new();
     for p in all.iter().filter(|p| p.starts_at > chrono::Utc::now() + chrono::Duration::days(1)) {
         if !chosen.iter().any(|c| c.show_id == p.show_id) && chosen.len() < 5 {
@@ -165,9 +387,17 @@ async fn sales_story(w: &World) {
         }
     }
     let fcart = carts::create_cart(s, a, "counter", 3600).await.unwrap();
-    let bad = ProductRequest { product_id: f5.id, performance_ids: Some(vec![chosen[0].id, chosen[0].id]), ..Default::default() };
+    let bad = ProductRequest {
+        product_id: f5.id,
+        performance_ids: Some(vec![chosen[0].id, chosen[0].id]),
+        ..Default::default()
+    };
     assert!(carts::add_product(s, a, fcart.id, &bad, 3600).await.is_err());
-    let req = ProductRequest { product_id: f5.id, performance_ids: Some(chosen.iter().map(|p| p.id).collect()), ..Default::default() };
+    let req = ProductRequest {
+        product_id: f5.id,
+        performance_ids: Some(chosen.iter().map(|p| p.id).collect()),
+        ..Default::default()
+    };
     let (fc, _) = carts::add_product(s, a, fcart.id, &req, 3600).await.unwrap();
     let tickets: Vec<_> = fc.items.iter().filter(|i| i.kind == "ticket").collect();
     assert_eq!(tickets.len(), 5);
@@ -183,45 +413,154 @@ async fn sales_story(w: &World) {
     assert!(fc.items.is_empty());
 
     // Promo codes say why they fail.
-    let pc = promo::create(s, a, &promo::PromoInput { code: Some("automne".into()), discount_percent: Some(10), max_uses: Some(1), show_ids: Some(vec![perf.show_id]), ..Default::default() })
-        .await
-        .unwrap();
+    let pc = promo::create(
+        s,
+        a,
+        &promo::PromoInput {
+            code: Some("automne".into()),
+            discount_percent: Some(10),
+            max_uses: Some(1),
+            show_ids: Some(vec![perf.show_id]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(pc[0].code, "AUTOMNE");
     let pcart = carts::create_cart(s, a, "counter", 3600).await.unwrap();
-    carts::add_tickets(s, a, pcart.id, &TicketRequest { performance_id: w.free[0].id, price_category_id: w.full, quantity: Some(1), ..Default::default() }, 3600).await.unwrap();
+    carts::add_tickets(
+        s,
+        a,
+        pcart.id,
+        &TicketRequest {
+            performance_id: w.free[0].id,
+            price_category_id: w.full,
+            quantity: Some(1),
+            ..Default::default()
+        },
+        3600,
+    )
+    .await
+    .unwrap();
     let why = |e: CoreError| match e {
         CoreError::Invalid(f) => f.get("code").unwrap_or("").to_string(),
         other => other.to_string(),
     };
     assert_eq!(why(promo::apply(s, a, pcart.id, "NOPE").await.unwrap_err()), "code inconnu");
     if w.free[0].show_id != perf.show_id {
-        assert_eq!(why(promo::apply(s, a, pcart.id, "automne").await.unwrap_err()), "ne s'applique pas à ce spectacle");
+        assert_eq!(
+            why(promo::apply(s, a, pcart.id, "automne").await.unwrap_err()),
+            "ne s'applique pas à ce spectacle"
+        );
     }
-    promo::create(s, a, &promo::PromoInput { code: Some("ETE".into()), discount_percent: Some(10), valid_until: Some("2020-01-01T00:00".into()), ..Default::default() }).await.unwrap();
+    promo::create(
+        s,
+        a,
+        &promo::PromoInput {
+            code: Some("ETE".into()),
+            discount_percent: Some(10),
+            valid_until: Some("2020-01-01T00:00".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(why(promo::apply(s, a, pcart.id, "ete").await.unwrap_err()), "code expiré");
-    let batch = promo::create(s, a, &promo::PromoInput { batch_size: Some(3), discount_amount: Some(Money(500)), ..Default::default() }).await.unwrap();
+    let batch = promo::create(
+        s,
+        a,
+        &promo::PromoInput {
+            batch_size: Some(3),
+            discount_amount: Some(Money(500)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(batch.len(), 3);
     assert!(batch.iter().all(|b| b.max_uses == Some(1) && b.batch.is_some()));
     // Two carts race for the last use of a code: the second checkout is refused.
     let mut carts_with_code = Vec::new();
     for _ in 0..2 {
         let c = carts::create_cart(s, a, "counter", 3600).await.unwrap();
-        carts::add_tickets(s, a, c.id, &TicketRequest { performance_id: perf.id, price_category_id: w.full, quantity: Some(1), ..Default::default() }, 3600).await.unwrap();
+        carts::add_tickets(
+            s,
+            a,
+            c.id,
+            &TicketRequest {
+                performance_id: perf.id,
+                price_category_id: w.full,
+                quantity: Some(1),
+                ..Default::default()
+            },
+            3600,
+        )
+        .await
+        .unwrap();
         let c = promo::apply(s, a, c.id, "AUTOMNE").await.unwrap();
         assert_eq!(c.items[0].discount.0, (full_price.0 * 10 + 50) / 100);
         carts_with_code.push(c);
     }
     let first = &carts_with_code[0];
-    let o = orders::checkout(s, a, first.id, &CheckoutInput { payer: payer(), payments: cash(first.amount_due), option_until: None }).await.unwrap();
+    let o = orders::checkout(
+        s,
+        a,
+        first.id,
+        &CheckoutInput {
+            payer: payer(),
+            payments: cash(first.amount_due),
+            option_until: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(o.tickets[0].amount, first.amount_due);
     let second = &carts_with_code[1];
-    assert_eq!(why(orders::checkout(s, a, second.id, &CheckoutInput { payer: payer(), payments: cash(second.amount_due), option_until: None }).await.unwrap_err()), "quota épuisé");
+    assert_eq!(
+        why(orders::checkout(
+            s,
+            a,
+            second.id,
+            &CheckoutInput {
+                payer: payer(),
+                payments: cash(second.amount_due),
+                option_until: None
+            }
+        )
+        .await
+        .unwrap_err()),
+        "quota épuisé"
+    );
 
     // Options: held unpaid, listed before the deadline, confirmed by payment.
     let oc = carts::create_cart(s, a, "phone", 3600).await.unwrap();
-    let (ocv, _) = carts::add_tickets(s, a, oc.id, &TicketRequest { performance_id: perf.id, price_category_id: w.full, quantity: Some(2), ..Default::default() }, 3600).await.unwrap();
+    let (ocv, _) = carts::add_tickets(
+        s,
+        a,
+        oc.id,
+        &TicketRequest {
+            performance_id: perf.id,
+            price_category_id: w.full,
+            quantity: Some(2),
+            ..Default::default()
+        },
+        3600,
+    )
+    .await
+    .unwrap();
     let until = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
-    let opt = orders::checkout(s, a, oc.id, &CheckoutInput { payer: payer(), payments: vec![], option_until: Some(until) }).await.unwrap();
+    let opt = orders::checkout(
+        s,
+        a,
+        oc.id,
+        &CheckoutInput {
+            payer: payer(),
+            payments: vec![],
+            option_until: Some(until),
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!((opt.status.as_str(), opt.payment_status()), ("option", "underpaid"));
     assert_eq!(inventory::availability(s, perf.id).await.unwrap().counts.option, 2);
     assert!(orders::options_due(s, 15).await.unwrap().iter().any(|o| o.0 == opt.id));
@@ -234,16 +573,36 @@ async fn sales_story(w: &World) {
     let t0 = order.tickets[0].clone();
     let (new_price, _) = carts::ticket_price(s, target.show_id, w.full).await.unwrap();
     let diff = new_price.0 - t0.amount.0;
-    let settle = if diff > 0 { cash(Money(diff)) } else if diff < 0 { cash(Money(-diff)) } else { vec![] };
-    let ex = after_sale::exchange(s, a, order.id, &after_sale::ExchangeInput { ticket_id: t0.id, performance_id: target.id, price_category_id: Some(w.full), seat_id: None, payments: settle })
-        .await
-        .unwrap();
+    let settle = if diff > 0 {
+        cash(Money(diff))
+    } else if diff < 0 {
+        cash(Money(-diff))
+    } else {
+        vec![]
+    };
+    let ex = after_sale::exchange(
+        s,
+        a,
+        order.id,
+        &after_sale::ExchangeInput {
+            ticket_id: t0.id,
+            performance_id: target.id,
+            price_category_id: Some(w.full),
+            seat_id: None,
+            payments: settle,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(ex.tickets.iter().filter(|t| t.status == "valid").count(), 6);
     assert!(ex.tickets.iter().any(|t| t.id == t0.id && t.status == "cancelled"));
     assert_eq!(ex.payment_status(), "paid");
     let v = after_sale::duplicate_ticket(s, a, ex.tickets[1].id).await.unwrap();
     assert_eq!(v, 2);
-    assert!(after_sale::duplicate_ticket(s, a, t0.id).await.is_err(), "no duplicate of a cancelled ticket");
+    assert!(
+        after_sale::duplicate_ticket(s, a, t0.id).await.is_err(),
+        "no duplicate of a cancelled ticket"
+    );
 
     // No seat is ever sold twice.
     let (dups,): (i64,) = sqlx::query_as(
@@ -253,8 +612,25 @@ async fn sales_story(w: &World) {
     .await
     .unwrap();
     assert_eq!(dups, 0);
-    let kinds: Vec<String> = parterre_core::events::read_outbox(s, 0, 1_000_000).await.unwrap().into_iter().map(|(_, e)| e.event.kind().to_string()).collect();
-    for k in ["cart_created", "seats_held", "order_placed", "ticket_issued", "payment_recorded", "ticket_cancelled", "ticket_exchanged", "ticket_duplicated", "waitlist_notified", "cart_expired", "option_confirmed"] {
+    let kinds: Vec<String> = parterre_core::events::read_outbox(s, 0, 1_000_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.event.kind().to_string())
+        .collect();
+    for k in [
+        "cart_created",
+        "seats_held",
+        "order_placed",
+        "ticket_issued",
+        "payment_recorded",
+        "ticket_cancelled",
+        "ticket_exchanged",
+        "ticket_duplicated",
+        "waitlist_notified",
+        "cart_expired",
+        "option_confirmed",
+    ] {
         assert!(kinds.iter().any(|x| x == k), "no {k} event");
     }
     let _ = catalog::TIERS;

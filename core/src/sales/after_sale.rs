@@ -52,8 +52,15 @@ async fn cancel_ticket(tx: &mut WriteTx, ticket_id: i64, order_id: i64, performa
         .await?;
     inventory::release_ticket(tx, ticket_id).await?;
     tx.record(
-        Change::new("ticket.cancel", "ticket", ticket_id).before(&"valid").after(&"cancelled"),
-        Some(Event::TicketCancelled { ticket_id, order_id, performance_id, seat_id }),
+        Change::new("ticket.cancel", "ticket", ticket_id)
+            .before(&"valid")
+            .after(&"cancelled"),
+        Some(Event::TicketCancelled {
+            ticket_id,
+            order_id,
+            performance_id,
+            seat_id,
+        }),
     )
     .await
 }
@@ -71,8 +78,17 @@ pub async fn cancel_order(store: &Store, actor: &Actor, order_id: i64) -> Result
         inventory::lock(&mut tx, *perf).await?;
         cancel_ticket(&mut tx, *tid, order_id, *perf, *seat).await?;
     }
-    sqlx::query("UPDATE orders SET status = 'cancelled' WHERE id = $1").bind(order_id).execute(tx.conn()).await?;
-    tx.record(Change::new("order.cancel", "order", order_id).before(&before.status).after(&"cancelled"), Some(Event::OrderCancelled { order_id })).await?;
+    sqlx::query("UPDATE orders SET status = 'cancelled' WHERE id = $1")
+        .bind(order_id)
+        .execute(tx.conn())
+        .await?;
+    tx.record(
+        Change::new("order.cancel", "order", order_id)
+            .before(&before.status)
+            .after(&"cancelled"),
+        Some(Event::OrderCancelled { order_id }),
+    )
+    .await?;
     let mut freed: Vec<i64> = perfs.iter().map(|p| p.1).collect();
     freed.dedup();
     for p in freed {
@@ -87,7 +103,10 @@ pub async fn refund(store: &Store, actor: &Actor, order_id: i64, input: &RefundI
     let order = get_order(store, order_id).await?;
     let methods = payments::list_methods(store).await?;
     if !methods.iter().any(|m| m.code == input.method) {
-        return Err(CoreError::invalid("method", format!("moyen de remboursement inconnu : {}", input.method)));
+        return Err(CoreError::invalid(
+            "method",
+            format!("moyen de remboursement inconnu : {}", input.method),
+        ));
     }
     let paid = order.paid();
     let amount = input.amount.unwrap_or(paid);
@@ -95,7 +114,14 @@ pub async fn refund(store: &Store, actor: &Actor, order_id: i64, input: &RefundI
         return Err(CoreError::invalid("amount", "rien à rembourser"));
     }
     if amount > paid {
-        return Err(CoreError::invalid("amount", format!("remboursement ({}) supérieur à ce qui a été payé ({})", amount.display_fr(), paid.display_fr())));
+        return Err(CoreError::invalid(
+            "amount",
+            format!(
+                "remboursement ({}) supérieur à ce qui a été payé ({})",
+                amount.display_fr(),
+                paid.display_fr()
+            ),
+        ));
     }
     let mut tx = store.write(actor).await?;
     record_payment(&mut tx, order_id, &input.method, Money(-amount.0), actor.user_id).await?;
@@ -124,12 +150,23 @@ pub async fn pay(store: &Store, actor: &Actor, order_id: i64, tenders: &[Tender]
         record_payment(&mut tx, order_id, &t.method, t.amount, actor.user_id).await?;
     }
     if order.status == "option" {
-        sqlx::query("UPDATE orders SET status = 'confirmed', option_until = NULL WHERE id = $1").bind(order_id).execute(tx.conn()).await?;
-        sqlx::query("UPDATE places SET state = 'sold' WHERE state = 'option' AND ticket_id IN (SELECT id FROM tickets WHERE order_id = $1)")
+        sqlx::query("UPDATE orders SET status = 'confirmed', option_until = NULL WHERE id = $1")
             .bind(order_id)
             .execute(tx.conn())
             .await?;
-        tx.record(Change::new("order.confirm", "order", order_id).before(&"option").after(&"confirmed"), Some(Event::OptionConfirmed { order_id })).await?;
+        sqlx::query(
+            "UPDATE places SET state = 'sold' WHERE state = 'option' AND ticket_id IN (SELECT id FROM tickets WHERE order_id = $1)",
+        )
+        .bind(order_id)
+        .execute(tx.conn())
+        .await?;
+        tx.record(
+            Change::new("order.confirm", "order", order_id)
+                .before(&"option")
+                .after(&"confirmed"),
+            Some(Event::OptionConfirmed { order_id }),
+        )
+        .await?;
     }
     tx.commit().await?;
     get_order(store, order_id).await
@@ -145,9 +182,14 @@ pub async fn exchange(store: &Store, actor: &Actor, order_id: i64, input: &Excha
         .find(|t| t.id == input.ticket_id && t.status == "valid")
         .ok_or_else(|| CoreError::invalid("ticket_id", "billet introuvable ou déjà annulé dans cette commande"))?
         .clone();
-    let perf = performances::get_performance(store, input.performance_id).await.map_err(|_| CoreError::invalid("performance_id", "séance introuvable"))?;
+    let perf = performances::get_performance(store, input.performance_id)
+        .await
+        .map_err(|_| CoreError::invalid("performance_id", "séance introuvable"))?;
     check_on_sale(&perf, &order.channel)?;
-    let pc = input.price_category_id.or(old.price_category_id).ok_or_else(|| CoreError::invalid("price_category_id", "tarif obligatoire"))?;
+    let pc = input
+        .price_category_id
+        .or(old.price_category_id)
+        .ok_or_else(|| CoreError::invalid("price_category_id", "tarif obligatoire"))?;
     let (new_amount, vat) = ticket_price(store, perf.show_id, pc).await?;
     let difference = new_amount.0 - old.amount.0;
     let methods = payments::list_methods(store).await?;
@@ -156,7 +198,13 @@ pub async fn exchange(store: &Store, actor: &Actor, order_id: i64, input: &Excha
     if difference > 0 {
         payments::check_tenders(&input.payments, &methods, Money(difference), false)?;
     } else if difference < 0 && (input.payments.len() != 1 || paid_now != -difference) {
-        e.add("payments", format!("indiquez un moyen de remboursement de la différence ({})", Money(-difference).display_fr()));
+        e.add(
+            "payments",
+            format!(
+                "indiquez un moyen de remboursement de la différence ({})",
+                Money(-difference).display_fr()
+            ),
+        );
     } else if difference == 0 && !input.payments.is_empty() {
         e.add("payments", "aucune différence de prix à régler");
     }
@@ -219,7 +267,8 @@ pub async fn exchange(store: &Store, actor: &Actor, order_id: i64, input: &Excha
         return Err(CoreError::Conflict("ce siège n'est plus disponible".into()));
     }
     tx.record(
-        Change::new("ticket.issue", "ticket", new_id).after(&serde_json::json!({ "number": number, "amount": new_amount, "exchange_of": old.id })),
+        Change::new("ticket.issue", "ticket", new_id)
+            .after(&serde_json::json!({ "number": number, "amount": new_amount, "exchange_of": old.id })),
         Some(Event::TicketIssued {
             ticket_id: new_id,
             order_id,
@@ -236,8 +285,15 @@ pub async fn exchange(store: &Store, actor: &Actor, order_id: i64, input: &Excha
         }),
     )
     .await?;
-    tx.record(Change::new("ticket.exchange", "ticket", old.id).after(&new_id), Some(Event::TicketExchanged { old_ticket_id: old.id, new_ticket_id: new_id, order_id }))
-        .await?;
+    tx.record(
+        Change::new("ticket.exchange", "ticket", old.id).after(&new_id),
+        Some(Event::TicketExchanged {
+            old_ticket_id: old.id,
+            new_ticket_id: new_id,
+            order_id,
+        }),
+    )
+    .await?;
     if difference > 0 {
         for t in &input.payments {
             record_payment(&mut tx, order_id, &t.method, t.amount, actor.user_id).await?;
@@ -253,8 +309,10 @@ pub async fn exchange(store: &Store, actor: &Actor, order_id: i64, input: &Excha
 /// Issues a duplicate of a ticket: the barcode version goes up, so the old QR code is revoked.
 pub async fn duplicate_ticket(store: &Store, actor: &Actor, ticket_id: i64) -> Result<i64> {
     let mut tx = store.write(actor).await?;
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT barcode_version, status FROM tickets WHERE id = $1").bind(ticket_id).fetch_optional(tx.conn()).await?;
+    let row: Option<(i64, String)> = sqlx::query_as("SELECT barcode_version, status FROM tickets WHERE id = $1")
+        .bind(ticket_id)
+        .fetch_optional(tx.conn())
+        .await?;
     let (version, status) = row.ok_or_else(|| CoreError::NotFound(format!("billet {ticket_id}")))?;
     if status != "valid" {
         return Err(CoreError::Conflict("billet annulé : pas de duplicata".into()));
@@ -269,7 +327,10 @@ pub async fn duplicate_ticket(store: &Store, actor: &Actor, ticket_id: i64) -> R
         .await?;
     tx.record(
         Change::new("ticket.duplicate", "ticket", ticket_id).before(&version).after(&next),
-        Some(Event::TicketDuplicated { ticket_id, barcode_version: next }),
+        Some(Event::TicketDuplicated {
+            ticket_id,
+            barcode_version: next,
+        }),
     )
     .await?;
     tx.commit().await?;

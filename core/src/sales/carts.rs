@@ -112,12 +112,29 @@ pub struct ProductRequest {
     pub amount: Option<Money>,
 }
 
-type ItemRow = (i64, String, Option<i64>, Option<i64>, String, Option<i64>, Option<i64>, Option<i64>, i64, i64, i64, i64, String);
+type ItemRow = (
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+);
 
 /// Reads a cart with its lines and totals (promo discounts computed now).
 pub async fn get_cart(store: &Store, id: i64) -> Result<Cart> {
     let row: Option<(String, String, String, Option<i64>)> =
-        sqlx::query_as("SELECT channel, status, expires_at, promo_code_id FROM carts WHERE id = $1").bind(id).fetch_optional(store.pool()).await?;
+        sqlx::query_as("SELECT channel, status, expires_at, promo_code_id FROM carts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?;
     let (channel, status, expires_at, promo_id) = row.ok_or_else(|| CoreError::NotFound(format!("panier {id}")))?;
     let rows: Vec<ItemRow> = sqlx::query_as(
         "SELECT id, kind, performance_id, seat_id, family, price_category_id, product_id, parent_item_id, unit_cents, discount_cents, vat_rate_bp, quantity, spectator \
@@ -132,12 +149,11 @@ pub async fn get_cart(store: &Store, id: i64) -> Result<Cart> {
     };
     let mut items = Vec::new();
     let mut labels = Labels::default();
-    let seat_rows: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT s.id, s.row_label, s.number FROM seats s JOIN cart_items i ON i.seat_id = s.id WHERE i.cart_id = $1",
-    )
-    .bind(id)
-    .fetch_all(store.pool())
-    .await?;
+    let seat_rows: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT s.id, s.row_label, s.number FROM seats s JOIN cart_items i ON i.seat_id = s.id WHERE i.cart_id = $1")
+            .bind(id)
+            .fetch_all(store.pool())
+            .await?;
     let seat_labels: std::collections::HashMap<i64, (String, i64)> = seat_rows.into_iter().map(|(i, r, n)| (i, (r, n))).collect();
     for (iid, kind, perf, seat_id, family, pc, product, parent, unit, _disc, vat, qty, spectator) in rows {
         let seat = seat_id.and_then(|s| seat_labels.get(&s).map(|(r, n)| (s, r.clone(), *n)));
@@ -164,7 +180,15 @@ pub async fn get_cart(store: &Store, id: i64) -> Result<Cart> {
         items.push(item);
     }
     let amount_due = Money(items.iter().map(|i| i.amount().0).sum());
-    Ok(Cart { id, channel, status, expires_at, items, promo_code: promo.map(|p| p.code), amount_due })
+    Ok(Cart {
+        id,
+        channel,
+        status,
+        expires_at,
+        items,
+        promo_code: promo.map(|p| p.code),
+        amount_due,
+    })
 }
 
 /// Labels of cart lines, reading each performance, category and product once.
@@ -191,12 +215,20 @@ impl Labels {
             if self.cats.is_none() {
                 self.cats = Some(prices::list_price_categories(store).await?);
             }
-            let cat = self.cats.as_ref().and_then(|c| c.iter().find(|c| Some(c.id) == pc)).map(|c| format!(" — {}", c.name)).unwrap_or_default();
+            let cat = self
+                .cats
+                .as_ref()
+                .and_then(|c| c.iter().find(|c| Some(c.id) == pc))
+                .map(|c| format!(" — {}", c.name))
+                .unwrap_or_default();
             return Ok(format!("{show} — {when}{cat}"));
         }
         let id = product.unwrap_or(0);
         if !self.products.contains_key(&id) {
-            let name: Option<(String,)> = sqlx::query_as("SELECT name FROM products WHERE id = $1").bind(id).fetch_optional(store.pool()).await?;
+            let name: Option<(String,)> = sqlx::query_as("SELECT name FROM products WHERE id = $1")
+                .bind(id)
+                .fetch_optional(store.pool())
+                .await?;
             self.products.insert(id, name.map(|n| n.0).unwrap_or_else(|| "produit".into()));
         }
         Ok(self.products.get(&id).cloned().unwrap_or_default())
@@ -211,14 +243,23 @@ pub async fn create_cart(store: &Store, actor: &Actor, channel: &str, ttl_second
     let now = Utc::now();
     let expires = time::to_db(now + Duration::seconds(ttl_seconds));
     let mut tx = store.write(actor).await?;
-    let (id,): (i64,) = sqlx::query_as("INSERT INTO carts (channel, operator_id, status, created_at, expires_at) VALUES ($1, $2, 'open', $3, $4) RETURNING id")
-        .bind(channel)
-        .bind(actor.user_id)
-        .bind(time::to_db(now))
-        .bind(&expires)
-        .fetch_one(tx.conn())
-        .await?;
-    tx.record(Change::new("cart.create", "cart", id), Some(Event::CartCreated { cart_id: id, channel: channel.into() })).await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO carts (channel, operator_id, status, created_at, expires_at) VALUES ($1, $2, 'open', $3, $4) RETURNING id",
+    )
+    .bind(channel)
+    .bind(actor.user_id)
+    .bind(time::to_db(now))
+    .bind(&expires)
+    .fetch_one(tx.conn())
+    .await?;
+    tx.record(
+        Change::new("cart.create", "cart", id),
+        Some(Event::CartCreated {
+            cart_id: id,
+            channel: channel.into(),
+        }),
+    )
+    .await?;
     tx.commit().await?;
     get_cart(store, id).await
 }
@@ -229,9 +270,13 @@ pub(crate) async fn open_cart_tx(store: &Store, actor: &Actor, cart_id: i64) -> 
     let mut tx = store.write(actor).await?;
     let expired = inventory::expire_holds(&mut tx).await?;
     for c in &expired {
-        tx.record(Change::new("cart.expire", "cart", c), Some(Event::CartExpired { cart_id: *c })).await?;
+        tx.record(Change::new("cart.expire", "cart", c), Some(Event::CartExpired { cart_id: *c }))
+            .await?;
     }
-    let row: Option<(String, String)> = sqlx::query_as("SELECT status, channel FROM carts WHERE id = $1").bind(cart_id).fetch_optional(tx.conn()).await?;
+    let row: Option<(String, String)> = sqlx::query_as("SELECT status, channel FROM carts WHERE id = $1")
+        .bind(cart_id)
+        .fetch_optional(tx.conn())
+        .await?;
     match row {
         None => Err(CoreError::NotFound(format!("panier {cart_id}"))),
         Some((status, _)) if status == "expired" => {
@@ -241,7 +286,10 @@ pub(crate) async fn open_cart_tx(store: &Store, actor: &Actor, cart_id: i64) -> 
             }
             Err(CoreError::Gone("panier expiré : les places ont été libérées".into()))
         }
-        Some((status, _)) if status != "open" => Err(CoreError::Conflict(format!("panier déjà {}", if status == "ordered" { "commandé" } else { "fermé" }))),
+        Some((status, _)) if status != "open" => Err(CoreError::Conflict(format!(
+            "panier déjà {}",
+            if status == "ordered" { "commandé" } else { "fermé" }
+        ))),
         Some((_, channel)) => Ok((tx, channel)),
     }
 }
@@ -249,12 +297,18 @@ pub(crate) async fn open_cart_tx(store: &Store, actor: &Actor, cart_id: i64) -> 
 /// Pushes the cart's expiry to now + ttl, for the cart and its holds.
 async fn refresh(tx: &mut WriteTx, cart_id: i64, ttl_seconds: i64) -> Result<String> {
     let expires = time::to_db(Utc::now() + Duration::seconds(ttl_seconds));
-    sqlx::query("UPDATE carts SET expires_at = $1 WHERE id = $2").bind(&expires).bind(cart_id).execute(tx.conn()).await?;
-    sqlx::query("UPDATE places SET expires_at = $1 WHERE state = 'held' AND cart_item_id IN (SELECT id FROM cart_items WHERE cart_id = $2)")
+    sqlx::query("UPDATE carts SET expires_at = $1 WHERE id = $2")
         .bind(&expires)
         .bind(cart_id)
         .execute(tx.conn())
         .await?;
+    sqlx::query(
+        "UPDATE places SET expires_at = $1 WHERE state = 'held' AND cart_item_id IN (SELECT id FROM cart_items WHERE cart_id = $2)",
+    )
+    .bind(&expires)
+    .bind(cart_id)
+    .execute(tx.conn())
+    .await?;
     Ok(expires)
 }
 
@@ -340,7 +394,10 @@ async fn hold_tickets(
                 let mut seen = std::collections::HashSet::new();
                 for id in ids {
                     if !plan.iter().any(|s| s.id == *id) {
-                        return Err(CoreError::invalid("seat_ids", format!("le siège {id} n'appartient pas à la salle de cette séance")));
+                        return Err(CoreError::invalid(
+                            "seat_ids",
+                            format!("le siège {id} n'appartient pas à la salle de cette séance"),
+                        ));
                     }
                     if !seen.insert(*id) {
                         return Err(CoreError::invalid("seat_ids", format!("le siège {id} est demandé deux fois")));
@@ -355,10 +412,16 @@ async fn hold_tickets(
                     Some((state, f)) => !family.is_empty() && state == "quota" && f == family,
                 };
                 let alloc = seating::best_available(&plan, &available, n, pmr).ok_or_else(|| {
-                    CoreError::Conflict(if family.is_empty() { "complet : pas assez de places disponibles".to_string() } else { format!("contingent {family} insuffisant") })
+                    CoreError::Conflict(if family.is_empty() {
+                        "complet : pas assez de places disponibles".to_string()
+                    } else {
+                        format!("contingent {family} insuffisant")
+                    })
                 })?;
                 if !alloc.together && must_be_together {
-                    return Err(CoreError::Conflict(alloc.message.unwrap_or_else(|| "pas de places côte à côte".into())));
+                    return Err(CoreError::Conflict(
+                        alloc.message.unwrap_or_else(|| "pas de places côte à côte".into()),
+                    ));
                 }
                 message = alloc.message;
                 alloc.seat_ids
@@ -400,7 +463,8 @@ async fn hold_tickets(
         inventory::hold_free(tx, perf, family, &item_ids, expires).await?;
     }
     tx.record(
-        Change::new("cart.hold", "cart", cart_id).after(&serde_json::json!({ "performance_id": perf.id, "seats": seats, "family": family })),
+        Change::new("cart.hold", "cart", cart_id)
+            .after(&serde_json::json!({ "performance_id": perf.id, "seats": seats, "family": family })),
         Some(Event::SeatsHeld {
             cart_id,
             performance_id: perf.id,
@@ -426,12 +490,21 @@ pub async fn ticket_price(store: &Store, show_id: i64, price_category_id: i64) -
 }
 
 /// Adds tickets for one performance.
-pub async fn add_tickets(store: &Store, actor: &Actor, cart_id: i64, req: &TicketRequest, ttl_seconds: i64) -> Result<(Cart, Option<String>)> {
+pub async fn add_tickets(
+    store: &Store,
+    actor: &Actor,
+    cart_id: i64,
+    req: &TicketRequest,
+    ttl_seconds: i64,
+) -> Result<(Cart, Option<String>)> {
     let perf = performances::get_performance(store, req.performance_id)
         .await
         .map_err(|_| CoreError::invalid("performance_id", format!("séance {} introuvable", req.performance_id)))?;
     let cats = prices::list_price_categories(store).await?;
-    let cat = cats.iter().find(|c| c.id == req.price_category_id).ok_or_else(|| CoreError::invalid("price_category_id", "tarif inconnu"))?;
+    let cat = cats
+        .iter()
+        .find(|c| c.id == req.price_category_id)
+        .ok_or_else(|| CoreError::invalid("price_category_id", "tarif inconnu"))?;
     let n = match &req.seat_ids {
         Some(ids) if !ids.is_empty() => ids.len() as i64,
         _ => req.quantity.unwrap_or(1),
@@ -449,7 +522,10 @@ pub async fn add_tickets(store: &Store, actor: &Actor, cart_id: i64, req: &Ticke
     let (mut tx, channel) = open_cart_tx(store, actor, cart_id).await?;
     check_on_sale(&perf, &channel)?;
     if channel == "web" && cat.needs_proof {
-        return Err(CoreError::Conflict(format!("le tarif « {} » exige un justificatif : vente au guichet ou après contrôle du justificatif", cat.name)));
+        return Err(CoreError::Conflict(format!(
+            "le tarif « {} » exige un justificatif : vente au guichet ou après contrôle du justificatif",
+            cat.name
+        )));
     }
     let expires = refresh(&mut tx, cart_id, ttl_seconds).await?;
     let message = hold_tickets(
@@ -475,7 +551,13 @@ pub async fn add_tickets(store: &Store, actor: &Actor, cart_id: i64, req: &Ticke
 /// Adds a product: a formule with its chosen performances (one ticket per show at the
 /// formule price for the show's category), a pass, a card, a billet suspendu, an annex
 /// product or a gift card.
-pub async fn add_product(store: &Store, actor: &Actor, cart_id: i64, req: &ProductRequest, ttl_seconds: i64) -> Result<(Cart, Option<String>)> {
+pub async fn add_product(
+    store: &Store,
+    actor: &Actor,
+    cart_id: i64,
+    req: &ProductRequest,
+    ttl_seconds: i64,
+) -> Result<(Cart, Option<String>)> {
     let product = prices::list_products(store, None)
         .await?
         .into_iter()
@@ -489,8 +571,13 @@ pub async fn add_product(store: &Store, actor: &Actor, cart_id: i64, req: &Produ
         return add_formule(store, actor, cart_id, &product, req, ttl_seconds).await;
     }
     let unit = match product.kind.as_str() {
-        "gift_card" => req.amount.filter(|a| a.0 > 0).ok_or_else(|| CoreError::invalid("amount", "montant de la carte cadeau obligatoire"))?,
-        _ if req.reduced.unwrap_or(false) => product.reduced_price.ok_or_else(|| CoreError::invalid("reduced", "pas de prix réduit pour ce produit"))?,
+        "gift_card" => req
+            .amount
+            .filter(|a| a.0 > 0)
+            .ok_or_else(|| CoreError::invalid("amount", "montant de la carte cadeau obligatoire"))?,
+        _ if req.reduced.unwrap_or(false) => product
+            .reduced_price
+            .ok_or_else(|| CoreError::invalid("reduced", "pas de prix réduit pour ce produit"))?,
         _ => product.price.ok_or_else(|| CoreError::invalid("product_id", "produit sans prix"))?,
     };
     let (mut tx, _) = open_cart_tx(store, actor, cart_id).await?;
@@ -513,17 +600,31 @@ pub async fn add_product(store: &Store, actor: &Actor, cart_id: i64, req: &Produ
         },
     )
     .await?;
-    tx.record(Change::new("cart.add_product", "cart", cart_id).after(&serde_json::json!({ "item_id": id, "product_id": product.id, "quantity": qty })), None)
-        .await?;
+    tx.record(
+        Change::new("cart.add_product", "cart", cart_id)
+            .after(&serde_json::json!({ "item_id": id, "product_id": product.id, "quantity": qty })),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok((get_cart(store, cart_id).await?, None))
 }
 
-async fn add_formule(store: &Store, actor: &Actor, cart_id: i64, product: &prices::Product, req: &ProductRequest, ttl_seconds: i64) -> Result<(Cart, Option<String>)> {
+async fn add_formule(
+    store: &Store,
+    actor: &Actor,
+    cart_id: i64,
+    product: &prices::Product,
+    req: &ProductRequest,
+    ttl_seconds: i64,
+) -> Result<(Cart, Option<String>)> {
     let size = product.size.unwrap_or(0) as usize;
     let ids = req.performance_ids.clone().unwrap_or_default();
     if ids.len() != size {
-        return Err(CoreError::invalid("performance_ids", format!("une {} compte {size} spectacles : {} séance(s) choisie(s)", product.name, ids.len())));
+        return Err(CoreError::invalid(
+            "performance_ids",
+            format!("une {} compte {size} spectacles : {} séance(s) choisie(s)", product.name, ids.len()),
+        ));
     }
     let cats = prices::list_price_categories(store).await?;
     let cat = match req.price_category_id {
@@ -533,9 +634,14 @@ async fn add_formule(store: &Store, actor: &Actor, cart_id: i64, product: &price
     .ok_or_else(|| CoreError::invalid("price_category_id", "tarif inconnu"))?;
     let mut perfs = Vec::new();
     for id in &ids {
-        let p = performances::get_performance(store, *id).await.map_err(|_| CoreError::invalid("performance_ids", format!("séance {id} introuvable")))?;
+        let p = performances::get_performance(store, *id)
+            .await
+            .map_err(|_| CoreError::invalid("performance_ids", format!("séance {id} introuvable")))?;
         if perfs.iter().any(|q: &Performance| q.show_id == p.show_id) {
-            return Err(CoreError::invalid("performance_ids", format!("une seule séance par spectacle (« {} » choisi deux fois)", p.show_name)));
+            return Err(CoreError::invalid(
+                "performance_ids",
+                format!("une seule séance par spectacle (« {} » choisi deux fois)", p.show_name),
+            ));
         }
         perfs.push(p);
     }
@@ -566,7 +672,23 @@ async fn add_formule(store: &Store, actor: &Actor, cart_id: i64, product: &price
     for p in &perfs {
         check_on_sale(p, &channel)?;
         let (unit, vat) = ticket_price(store, p.show_id, cat.id).await?;
-        if let Some(m) = hold_tickets(store, &mut tx, cart_id, p, "", 1, None, false, false, (Some(cat.id), unit, vat), (Some(product.id), Some(parent)), &[], &expires).await? {
+        if let Some(m) = hold_tickets(
+            store,
+            &mut tx,
+            cart_id,
+            p,
+            "",
+            1,
+            None,
+            false,
+            false,
+            (Some(cat.id), unit, vat),
+            (Some(product.id), Some(parent)),
+            &[],
+            &expires,
+        )
+        .await?
+        {
             messages.push(m);
         }
     }
@@ -589,9 +711,32 @@ pub async fn remove_item(store: &Store, actor: &Actor, cart_id: i64, item_id: i6
     let ids: Vec<i64> = ids.into_iter().map(|r| r.0).collect();
     inventory::release_items(&mut tx, &ids).await?;
     for id in &ids {
-        sqlx::query("DELETE FROM cart_items WHERE id = $1").bind(id).execute(tx.conn()).await?;
+        sqlx::query("DELETE FROM cart_items WHERE id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
     }
-    tx.record(Change::new("cart.remove", "cart", cart_id).after(&ids), Some(Event::CartItemRemoved { cart_id, item_id })).await?;
+    tx.record(
+        Change::new("cart.remove", "cart", cart_id).after(&ids),
+        Some(Event::CartItemRemoved { cart_id, item_id }),
+    )
+    .await?;
     tx.commit().await?;
     get_cart(store, cart_id).await
+}
+
+/// Releases every expired hold now (the background task calls this every few seconds; cart
+/// operations also sweep on access). Returns the number of carts that expired.
+pub async fn sweep_expired(store: &Store) -> Result<usize> {
+    let mut tx = store.write(&Actor::system()).await?;
+    let expired = inventory::expire_holds(&mut tx).await?;
+    if expired.is_empty() {
+        return Ok(0);
+    }
+    for c in &expired {
+        tx.record(Change::new("cart.expire", "cart", c), Some(Event::CartExpired { cart_id: *c }))
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(expired.len())
 }

@@ -22,7 +22,10 @@ pub const DEFAULT_CART_TTL_SECONDS: i64 = 3600;
 /// Cart validity: `PARTERRE_CART_TTL_SECONDS`, else `cart_ttl_seconds = N` in `DATA/parterre.toml`,
 /// else 60 minutes.
 pub fn cart_ttl_seconds(data_dir: Option<&std::path::Path>) -> i64 {
-    if let Some(v) = std::env::var("PARTERRE_CART_TTL_SECONDS").ok().and_then(|v| v.trim().parse::<i64>().ok()) {
+    if let Some(v) = std::env::var("PARTERRE_CART_TTL_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+    {
         if v > 0 {
             return v;
         }

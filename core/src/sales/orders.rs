@@ -107,7 +107,10 @@ pub struct Order {
 impl Order {
     /// Sum of valid tickets and product lines: what the buyer owes now.
     pub fn due(&self) -> Money {
-        Money(self.tickets.iter().filter(|t| t.status == "valid").map(|t| t.amount.0).sum::<i64>() + self.lines.iter().map(|l| l.amount.0).sum::<i64>())
+        Money(
+            self.tickets.iter().filter(|t| t.status == "valid").map(|t| t.amount.0).sum::<i64>()
+                + self.lines.iter().map(|l| l.amount.0).sum::<i64>(),
+        )
     }
     /// Sum of payments minus refunds.
     pub fn paid(&self) -> Money {
@@ -125,13 +128,14 @@ impl Order {
 
 /// Next value of a gapless sequence, inside the caller's transaction.
 pub async fn next_in_sequence(tx: &mut WriteTx, name: &str) -> Result<i64> {
-    let updated: Option<(i64,)> =
-        sqlx::query_as("UPDATE sequences SET value = value + 1 WHERE name = $1 RETURNING value").bind(name).fetch_optional(tx.conn()).await?;
-    if let Some((v,)) = updated {
-        return Ok(v);
-    }
-    sqlx::query("INSERT INTO sequences (name, value) VALUES ($1, 1)").bind(name).execute(tx.conn()).await?;
-    Ok(1)
+    // One upsert: concurrent first uses cannot both insert the row.
+    let (v,): (i64,) = sqlx::query_as(
+        "INSERT INTO sequences (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
+    )
+    .bind(name)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(v)
 }
 
 /// The season's short prefix: `26` for 2026-2027.
@@ -147,7 +151,10 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
         Some(s) => {
             let t = time::parse_instant(s).ok_or_else(|| CoreError::invalid("option_until", "date limite de l'option invalide"))?;
             if t <= chrono::Utc::now() {
-                return Err(CoreError::invalid("option_until", "la date limite de l'option doit être dans le futur"));
+                return Err(CoreError::invalid(
+                    "option_until",
+                    "la date limite de l'option doit être dans le futur",
+                ));
             }
             Some(time::to_db(t))
         }
@@ -160,7 +167,10 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
     payments::check_tenders(&input.payments, &methods, cart.amount_due, option_until.is_some())?;
     let payer = contacts::resolve_payer(&mut tx, &input.payer).await?;
     // The promo code's quota is taken now, conditionally: two carts cannot both use the last use.
-    let promo_id: Option<(Option<i64>,)> = sqlx::query_as("SELECT promo_code_id FROM carts WHERE id = $1").bind(cart_id).fetch_optional(tx.conn()).await?;
+    let promo_id: Option<(Option<i64>,)> = sqlx::query_as("SELECT promo_code_id FROM carts WHERE id = $1")
+        .bind(cart_id)
+        .fetch_optional(tx.conn())
+        .await?;
     let promo_id = promo_id.and_then(|p| p.0);
     if let Some(pid) = promo_id {
         if cart.items.iter().any(|i| i.discount.0 > 0) {
@@ -177,7 +187,9 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
     let first_perf = cart.items.iter().find_map(|i| i.performance_id);
     let season = match first_perf {
         Some(p) => seasons::get_season(store, crate::catalog::performances::get_performance(store, p).await?.season_id).await?,
-        None => seasons::season_for(store, time::today_paris()).await?.ok_or_else(|| CoreError::Conflict("aucune saison en cours".into()))?,
+        None => seasons::season_for(store, time::today_paris())
+            .await?
+            .ok_or_else(|| CoreError::Conflict("aucune saison en cours".into()))?,
     };
     let tag = season_tag(&season.name);
     let order_seq = next_in_sequence(&mut tx, &format!("order.{}", season.name)).await?;
@@ -201,7 +213,8 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
     .fetch_one(tx.conn())
     .await?;
     tx.record(
-        Change::new("order.create", "order", order_id).after(&serde_json::json!({ "number": number, "total": cart.amount_due, "status": status })),
+        Change::new("order.create", "order", order_id)
+            .after(&serde_json::json!({ "number": number, "total": cart.amount_due, "status": status })),
         Some(Event::OrderPlaced {
             order_id,
             number: number.clone(),
@@ -214,7 +227,9 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
         }),
     )
     .await?;
-    let invitation_id: Option<(i64,)> = sqlx::query_as("SELECT id FROM price_categories WHERE code = 'invitation'").fetch_optional(tx.conn()).await?;
+    let invitation_id: Option<(i64,)> = sqlx::query_as("SELECT id FROM price_categories WHERE code = 'invitation'")
+        .fetch_optional(tx.conn())
+        .await?;
     for item in &cart.items {
         if item.kind == "product" {
             {
@@ -228,7 +243,8 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
                     .execute(tx.conn())
                     .await?;
                 tx.record(
-                    Change::new("order.product", "order", order_id).after(&serde_json::json!({ "product_id": item.product_id, "quantity": item.quantity })),
+                    Change::new("order.product", "order", order_id)
+                        .after(&serde_json::json!({ "product_id": item.product_id, "quantity": item.quantity })),
                     Some(Event::ProductSold {
                         order_id,
                         product_id: item.product_id.unwrap_or(0),
@@ -282,7 +298,8 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
             return Err(CoreError::Gone("panier expiré : une place n'était plus réservée".into()));
         }
         tx.record(
-            Change::new("ticket.issue", "ticket", ticket_id).after(&serde_json::json!({ "number": tnum, "amount": amount, "state": state })),
+            Change::new("ticket.issue", "ticket", ticket_id)
+                .after(&serde_json::json!({ "number": tnum, "amount": amount, "state": state })),
             Some(Event::TicketIssued {
                 ticket_id,
                 order_id,
@@ -303,31 +320,56 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
     for t in &input.payments {
         record_payment(&mut tx, order_id, &t.method, t.amount, actor.user_id).await?;
     }
-    sqlx::query("UPDATE carts SET status = 'ordered', order_id = $1 WHERE id = $2").bind(order_id).bind(cart_id).execute(tx.conn()).await?;
+    sqlx::query("UPDATE carts SET status = 'ordered', order_id = $1 WHERE id = $2")
+        .bind(order_id)
+        .bind(cart_id)
+        .execute(tx.conn())
+        .await?;
     tx.commit().await?;
     get_order(store, order_id).await
 }
 
 /// Appends a payment (positive) or refund (negative) row.
 pub async fn record_payment(tx: &mut WriteTx, order_id: i64, method: &str, amount: Money, operator: Option<i64>) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as("INSERT INTO payments (order_id, method, amount_cents, operator_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-        .bind(order_id)
-        .bind(method)
-        .bind(amount.0)
-        .bind(operator)
-        .bind(time::now_db())
-        .fetch_one(tx.conn())
-        .await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO payments (order_id, method, amount_cents, operator_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(order_id)
+    .bind(method)
+    .bind(amount.0)
+    .bind(operator)
+    .bind(time::now_db())
+    .fetch_one(tx.conn())
+    .await?;
     tx.record(
         Change::new(if amount.0 < 0 { "payment.refund" } else { "payment.record" }, "payment", id)
             .after(&serde_json::json!({ "order_id": order_id, "method": method, "amount": amount })),
-        Some(Event::PaymentRecorded { payment_id: id, order_id, method: method.into(), amount_cents: amount.0 }),
+        Some(Event::PaymentRecorded {
+            payment_id: id,
+            order_id,
+            method: method.into(),
+            amount_cents: amount.0,
+        }),
     )
     .await?;
     Ok(id)
 }
 
-type TicketRow = (i64, String, i64, Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<i64>, i64, i64, String, i64, String);
+type TicketRow = (
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+);
 
 /// Reads an order with its tickets, lines and payments.
 pub async fn get_order(store: &Store, id: i64) -> Result<Order> {
@@ -337,7 +379,8 @@ pub async fn get_order(store: &Store, id: i64) -> Result<Order> {
     .bind(id)
     .fetch_optional(store.pool())
     .await?;
-    let (number, status, channel, payer, operator, option_until, total, created_at) = row.ok_or_else(|| CoreError::NotFound(format!("commande {id}")))?;
+    let (number, status, channel, payer, operator, option_until, total, created_at) =
+        row.ok_or_else(|| CoreError::NotFound(format!("commande {id}")))?;
     let tickets: Vec<TicketRow> = sqlx::query_as(
         "SELECT t.id, t.number, t.performance_id, t.seat_id, s.row_label, s.number, t.price_category_id, t.product_id, t.amount_cents, t.vat_rate_bp, t.status, t.barcode_version, t.spectator \
          FROM tickets t LEFT JOIN seats s ON s.id = t.seat_id WHERE t.order_id = $1 ORDER BY t.id",
@@ -346,9 +389,15 @@ pub async fn get_order(store: &Store, id: i64) -> Result<Order> {
     .fetch_all(store.pool())
     .await?;
     let lines: Vec<(i64, i64, i64)> =
-        sqlx::query_as("SELECT product_id, quantity, amount_cents FROM order_lines WHERE order_id = $1 ORDER BY id").bind(id).fetch_all(store.pool()).await?;
+        sqlx::query_as("SELECT product_id, quantity, amount_cents FROM order_lines WHERE order_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(store.pool())
+            .await?;
     let pays: Vec<(i64, String, i64, String)> =
-        sqlx::query_as("SELECT id, method, amount_cents, created_at FROM payments WHERE order_id = $1 ORDER BY id").bind(id).fetch_all(store.pool()).await?;
+        sqlx::query_as("SELECT id, method, amount_cents, created_at FROM payments WHERE order_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(store.pool())
+            .await?;
     Ok(Order {
         id,
         number,
@@ -361,25 +410,42 @@ pub async fn get_order(store: &Store, id: i64) -> Result<Order> {
         created_at,
         tickets: tickets
             .into_iter()
-            .map(|(tid, num, perf, seat_id, row, seatnum, pc, product, amount, vat, st, bv, spectator)| OrderTicket {
-                id: tid,
-                number: num,
-                performance_id: perf,
-                seat: match (seat_id, row, seatnum) {
-                    (Some(s), Some(r), Some(n)) => Some((s, r, n)),
-                    _ => None,
+            .map(
+                |(tid, num, perf, seat_id, row, seatnum, pc, product, amount, vat, st, bv, spectator)| OrderTicket {
+                    id: tid,
+                    number: num,
+                    performance_id: perf,
+                    seat: match (seat_id, row, seatnum) {
+                        (Some(s), Some(r), Some(n)) => Some((s, r, n)),
+                        _ => None,
+                    },
+                    price_category_id: pc,
+                    product_id: product,
+                    amount: Money(amount),
+                    vat_rate_bp: vat,
+                    status: st,
+                    barcode_version: bv,
+                    spectator,
                 },
-                price_category_id: pc,
-                product_id: product,
-                amount: Money(amount),
-                vat_rate_bp: vat,
-                status: st,
-                barcode_version: bv,
-                spectator,
+            )
+            .collect(),
+        lines: lines
+            .into_iter()
+            .map(|(product_id, quantity, a)| OrderLine {
+                product_id,
+                quantity,
+                amount: Money(a),
             })
             .collect(),
-        lines: lines.into_iter().map(|(product_id, quantity, a)| OrderLine { product_id, quantity, amount: Money(a) }).collect(),
-        payments: pays.into_iter().map(|(pid, method, a, at)| PaymentLine { id: pid, method, amount: Money(a), created_at: at }).collect(),
+        payments: pays
+            .into_iter()
+            .map(|(pid, method, a, at)| PaymentLine {
+                id: pid,
+                method,
+                amount: Money(a),
+                created_at: at,
+            })
+            .collect(),
     })
 }
 
@@ -399,5 +465,10 @@ pub async fn options_due(store: &Store, days: i64) -> Result<Vec<(i64, String, O
 
 /// Tickets still valid of an order, with their places (for after-sale operations).
 pub(crate) async fn valid_ticket_ids(tx: &mut WriteTx, order_id: i64) -> Result<Vec<(i64, i64, Option<i64>)>> {
-    Ok(sqlx::query_as("SELECT id, performance_id, seat_id FROM tickets WHERE order_id = $1 AND status = 'valid' ORDER BY id").bind(order_id).fetch_all(tx.conn()).await?)
+    Ok(
+        sqlx::query_as("SELECT id, performance_id, seat_id FROM tickets WHERE order_id = $1 AND status = 'valid' ORDER BY id")
+            .bind(order_id)
+            .fetch_all(tx.conn())
+            .await?,
+    )
 }

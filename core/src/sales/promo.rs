@@ -71,10 +71,28 @@ fn ids(s: &str) -> Vec<i64> {
 }
 
 fn join(v: &Option<Vec<i64>>) -> String {
-    v.as_deref().unwrap_or(&[]).iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+    v.as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
-type Row = (i64, String, Option<String>, Option<String>, Option<String>, Option<i64>, i64, Option<i64>, Option<i64>, String, String, String);
+type Row = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+    String,
+);
 
 const COLS: &str = "id, code, batch, valid_from, valid_until, max_uses, uses, discount_percent, discount_cents, show_ids, performance_ids, price_category_ids";
 
@@ -97,20 +115,29 @@ fn from_row(r: Row) -> PromoCode {
 
 /// One code by id.
 pub async fn get(store: &Store, id: i64) -> Result<Option<PromoCode>> {
-    let r: Option<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM promo_codes WHERE id = $1")).bind(id).fetch_optional(store.pool()).await?;
+    let r: Option<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM promo_codes WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
     Ok(r.map(from_row))
 }
 
 /// Every code, newest first.
 pub async fn list(store: &Store) -> Result<Vec<PromoCode>> {
-    let r: Vec<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM promo_codes ORDER BY id DESC")).fetch_all(store.pool()).await?;
+    let r: Vec<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM promo_codes ORDER BY id DESC"))
+        .fetch_all(store.pool())
+        .await?;
     Ok(r.into_iter().map(from_row).collect())
 }
 
 fn random_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let hex = crate::auth::random_secret();
-    hex.as_bytes().chunks(2).take(10).map(|c| ALPHABET[(u8::from_str_radix(std::str::from_utf8(c).unwrap_or("0"), 16).unwrap_or(0) % 32) as usize] as char).collect()
+    hex.as_bytes()
+        .chunks(2)
+        .take(10)
+        .map(|c| ALPHABET[(u8::from_str_radix(std::str::from_utf8(c).unwrap_or("0"), 16).unwrap_or(0) % 32) as usize] as char)
+        .collect()
 }
 
 /// Creates one code, or `batch_size` single-use codes.
@@ -119,7 +146,10 @@ pub async fn create(store: &Store, actor: &Actor, input: &PromoInput) -> Result<
     match (input.discount_percent, input.discount_amount) {
         (Some(p), None) if (1..=100).contains(&p) => {}
         (None, Some(a)) if a.0 > 0 => {}
-        _ => e.add("discount_percent", "indiquez soit un pourcentage (1 à 100), soit un montant de remise positif"),
+        _ => e.add(
+            "discount_percent",
+            "indiquez soit un pourcentage (1 à 100), soit un montant de remise positif",
+        ),
     }
     let parse = |field: &str, v: &Option<String>, e: &mut FieldErrors| match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
@@ -142,7 +172,10 @@ pub async fn create(store: &Store, actor: &Actor, input: &PromoInput) -> Result<
         (Some(c), None) if !c.trim().is_empty() && c.trim().len() <= 40 => vec![c.trim().to_uppercase()],
         (None, Some(n)) if (1..=10_000).contains(&n) => (0..n).map(|_| random_code()).collect(),
         _ => {
-            e.add("code", "indiquez un code (40 caractères au plus) ou un nombre de codes à usage unique (1 à 10 000)");
+            e.add(
+                "code",
+                "indiquez un code (40 caractères au plus) ou un nombre de codes à usage unique (1 à 10 000)",
+            );
             vec![]
         }
     };
@@ -150,7 +183,9 @@ pub async fn create(store: &Store, actor: &Actor, input: &PromoInput) -> Result<
         e.add("max_uses", "au moins 1 utilisation");
     }
     e.into_result()?;
-    let batch = input.batch_size.map(|_| format!("lot-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+    let batch = input
+        .batch_size
+        .map(|_| format!("lot-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
     let max_uses = if batch.is_some() { Some(1) } else { input.max_uses };
     let mut tx = store.write(actor).await?;
     let mut made = Vec::new();
@@ -174,8 +209,15 @@ pub async fn create(store: &Store, actor: &Actor, input: &PromoInput) -> Result<
         .await
         .map_err(|e| on_unique(e, format!("le code « {code} » existe déjà")))?;
         made.push(id);
-        tx.record(Change::new("promo.create", "promo_code", id).after(&code), Some(Event::PromoCodeCreated { promo_code_id: id, code: code.clone(), batch: batch.clone() }))
-            .await?;
+        tx.record(
+            Change::new("promo.create", "promo_code", id).after(&code),
+            Some(Event::PromoCodeCreated {
+                promo_code_id: id,
+                code: code.clone(),
+                batch: batch.clone(),
+            }),
+        )
+        .await?;
     }
     tx.commit().await?;
     let all = list(store).await?;
@@ -233,7 +275,10 @@ pub async fn discount_for(store: &Store, p: &PromoCode, item: &CartItem) -> Resu
 /// « quota épuisé », « ne s'applique pas à ce spectacle ».
 pub async fn apply(store: &Store, actor: &Actor, cart_id: i64, code: &str) -> Result<super::Cart> {
     let wanted = code.trim().to_uppercase();
-    let r: Option<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM promo_codes WHERE code = $1")).bind(&wanted).fetch_optional(store.pool()).await?;
+    let r: Option<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM promo_codes WHERE code = $1"))
+        .bind(&wanted)
+        .fetch_optional(store.pool())
+        .await?;
     let p = r.map(from_row).ok_or_else(|| CoreError::invalid("code", "code inconnu"))?;
     if let Some(why) = refusal(&p, &time::now_db()) {
         return Err(CoreError::invalid("code", why));
@@ -249,8 +294,19 @@ pub async fn apply(store: &Store, actor: &Actor, cart_id: i64, code: &str) -> Re
         return Err(CoreError::invalid("code", "ne s'applique pas à ce spectacle"));
     }
     let (mut tx, _) = open_cart_tx(store, actor, cart_id).await?;
-    sqlx::query("UPDATE carts SET promo_code_id = $1 WHERE id = $2").bind(p.id).bind(cart_id).execute(tx.conn()).await?;
-    tx.record(Change::new("cart.promo", "cart", cart_id).after(&p.code), Some(Event::PromoCodeApplied { cart_id, promo_code_id: p.id })).await?;
+    sqlx::query("UPDATE carts SET promo_code_id = $1 WHERE id = $2")
+        .bind(p.id)
+        .bind(cart_id)
+        .execute(tx.conn())
+        .await?;
+    tx.record(
+        Change::new("cart.promo", "cart", cart_id).after(&p.code),
+        Some(Event::PromoCodeApplied {
+            cart_id,
+            promo_code_id: p.id,
+        }),
+    )
+    .await?;
     tx.commit().await?;
     super::carts::get_cart(store, cart_id).await
 }
@@ -280,7 +336,10 @@ mod tests {
     fn refusals_say_why() {
         assert_eq!(refusal(&code(), "2026-08-01T00:00:00.000000Z"), Some("code pas encore valable"));
         assert_eq!(refusal(&code(), "2026-10-02T00:00:00.000000Z"), Some("code expiré"));
-        assert_eq!(refusal(&PromoCode { uses: 2, ..code() }, "2026-09-10T00:00:00.000000Z"), Some("quota épuisé"));
+        assert_eq!(
+            refusal(&PromoCode { uses: 2, ..code() }, "2026-09-10T00:00:00.000000Z"),
+            Some("quota épuisé")
+        );
         assert_eq!(refusal(&code(), "2026-09-10T00:00:00.000000Z"), None);
     }
 

@@ -91,12 +91,36 @@ pub async fn join(store: &Store, actor: &Actor, performance_id: i64, input: &Wai
     .bind(time::now_db())
     .fetch_one(tx.conn())
     .await?;
-    tx.record(Change::new("waitlist.join", "waitlist", id).after(input), Some(Event::WaitlistJoined { entry_id: id, performance_id, quantity })).await?;
+    tx.record(
+        Change::new("waitlist.join", "waitlist", id).after(input),
+        Some(Event::WaitlistJoined {
+            entry_id: id,
+            performance_id,
+            quantity,
+        }),
+    )
+    .await?;
     tx.commit().await?;
-    list(store, performance_id).await?.into_iter().find(|w| w.id == id).ok_or_else(|| CoreError::Internal("entrée perdue".into()))
+    list(store, performance_id)
+        .await?
+        .into_iter()
+        .find(|w| w.id == id)
+        .ok_or_else(|| CoreError::Internal("entrée perdue".into()))
 }
 
-type Row = (i64, i64, Option<i64>, i64, String, String, String, String, String, String, Option<String>);
+type Row = (
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
 
 /// The list of a performance, in the order people joined.
 pub async fn list(store: &Store, performance_id: i64) -> Result<Vec<WaitlistEntry>> {
@@ -128,29 +152,45 @@ pub async fn list(store: &Store, performance_id: i64) -> Result<Vec<WaitlistEntr
 /// After places were freed at a performance: notifies, in order, the entries not yet
 /// notified whose quantity fits in what is free now.
 pub async fn notify_in_tx(tx: &mut WriteTx, performance_id: i64) -> Result<()> {
-    let (held_or_sold,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND family = ''").bind(performance_id).fetch_one(tx.conn()).await?;
+    let (held_or_sold,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND family = ''")
+        .bind(performance_id)
+        .fetch_one(tx.conn())
+        .await?;
     let cap: Option<(i64,)> = sqlx::query_as("SELECT l.capacity FROM performances p JOIN layouts l ON l.id = p.layout_id WHERE p.id = $1")
         .bind(performance_id)
         .fetch_optional(tx.conn())
         .await?;
-    let (quota_total,): (i64,) =
-        sqlx::query_as("SELECT CAST(COALESCE(SUM(places), 0) AS BIGINT) FROM quotas WHERE performance_id = $1").bind(performance_id).fetch_one(tx.conn()).await?;
+    let (quota_total,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(SUM(places), 0) AS BIGINT) FROM quotas WHERE performance_id = $1")
+        .bind(performance_id)
+        .fetch_one(tx.conn())
+        .await?;
     let mut free = cap.map(|c| c.0).unwrap_or(0) - quota_total - held_or_sold;
     if free <= 0 {
         return Ok(());
     }
-    let waiting: Vec<(i64, i64)> = sqlx::query_as("SELECT id, quantity FROM waitlist WHERE performance_id = $1 AND notified_at IS NULL ORDER BY created_at, id")
-        .bind(performance_id)
-        .fetch_all(tx.conn())
-        .await?;
+    let waiting: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, quantity FROM waitlist WHERE performance_id = $1 AND notified_at IS NULL ORDER BY created_at, id")
+            .bind(performance_id)
+            .fetch_all(tx.conn())
+            .await?;
     for (id, qty) in waiting {
         if qty > free {
             break;
         }
         free -= qty;
-        sqlx::query("UPDATE waitlist SET notified_at = $1 WHERE id = $2").bind(time::now_db()).bind(id).execute(tx.conn()).await?;
-        tx.record(Change::new("waitlist.notify", "waitlist", id), Some(Event::WaitlistNotified { entry_id: id, performance_id })).await?;
+        sqlx::query("UPDATE waitlist SET notified_at = $1 WHERE id = $2")
+            .bind(time::now_db())
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        tx.record(
+            Change::new("waitlist.notify", "waitlist", id),
+            Some(Event::WaitlistNotified {
+                entry_id: id,
+                performance_id,
+            }),
+        )
+        .await?;
     }
     Ok(())
 }

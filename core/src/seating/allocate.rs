@@ -57,7 +57,11 @@ fn blocks<'a>(plan: &'a [PlanSeat], available: &dyn Fn(i64) -> bool, pmr_ok: boo
             let usable = available(s.id) && (pmr_ok || !s.pmr);
             if !usable || last_side.is_some_and(|side| side != s.side) {
                 if !current.is_empty() {
-                    out.push(Block { row_rank: rank, seats: std::mem::take(&mut current), row_center: center });
+                    out.push(Block {
+                        row_rank: rank,
+                        seats: std::mem::take(&mut current),
+                        row_center: center,
+                    });
                 }
             }
             last_side = Some(&s.side);
@@ -66,7 +70,11 @@ fn blocks<'a>(plan: &'a [PlanSeat], available: &dyn Fn(i64) -> bool, pmr_ok: boo
             }
         }
         if !current.is_empty() {
-            out.push(Block { row_rank: rank, seats: current, row_center: center });
+            out.push(Block {
+                row_rank: rank,
+                seats: current,
+                row_center: center,
+            });
         }
     }
     out
@@ -108,7 +116,11 @@ pub fn best_available(plan: &[PlanSeat], available: &dyn Fn(i64) -> bool, n: usi
     let all = blocks(plan, available, pmr);
     if let Some((bi, start)) = best_window(&all, n, pmr) {
         let ids = all[bi].seats[start..start + n].iter().map(|s| s.id).collect();
-        return Some(Allocation { seat_ids: ids, together: true, message: None });
+        return Some(Allocation {
+            seat_ids: ids,
+            together: true,
+            message: None,
+        });
     }
     // Split: take the largest group first (at the best place), then fill from the same or
     // nearest rows, so the party sits as close together as the hall allows.
@@ -120,7 +132,11 @@ pub fn best_available(plan: &[PlanSeat], available: &dyn Fn(i64) -> bool, n: usi
     while remaining > 0 {
         let avail = |id: i64| available(id) && !taken.contains(&id);
         let bl = blocks(plan, &avail, pmr);
-        let largest = bl.iter().filter(|b| !need_pmr || b.seats.iter().any(|s| s.pmr)).map(|b| b.seats.len()).max()?;
+        let largest = bl
+            .iter()
+            .filter(|b| !need_pmr || b.seats.iter().any(|s| s.pmr))
+            .map(|b| b.seats.len())
+            .max()?;
         let size = largest.min(remaining);
         let mut best: Option<((usize, usize, i64), usize, usize)> = None;
         for (bi, b) in bl.iter().enumerate() {
@@ -152,7 +168,10 @@ pub fn best_available(plan: &[PlanSeat], available: &dyn Fn(i64) -> bool, n: usi
     Some(Allocation {
         seat_ids: taken,
         together: false,
-        message: Some(format!("Pas de {n} places côte à côte : placement en {} groupes ({detail}).", groups.len())),
+        message: Some(format!(
+            "Pas de {n} places côte à côte : placement en {} groupes ({detail}).",
+            groups.len()
+        )),
     })
 }
 

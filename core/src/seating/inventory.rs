@@ -61,7 +61,10 @@ pub struct Availability {
 /// has a single writer; PostgreSQL takes a transaction-level advisory lock.
 pub async fn lock(tx: &mut WriteTx, performance_id: i64) -> Result<()> {
     if tx.backend() == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(performance_id).execute(tx.conn()).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(performance_id)
+            .execute(tx.conn())
+            .await?;
     }
     Ok(())
 }
@@ -78,9 +81,15 @@ pub async fn expire_holds(tx: &mut WriteTx) -> Result<Vec<i64>> {
         .bind(&now)
         .execute(tx.conn())
         .await?;
-    let carts: Vec<(i64,)> = sqlx::query_as("SELECT id FROM carts WHERE status = 'open' AND expires_at < $1").bind(&now).fetch_all(tx.conn()).await?;
+    let carts: Vec<(i64,)> = sqlx::query_as("SELECT id FROM carts WHERE status = 'open' AND expires_at < $1")
+        .bind(&now)
+        .fetch_all(tx.conn())
+        .await?;
     if !carts.is_empty() {
-        sqlx::query("UPDATE carts SET status = 'expired' WHERE status = 'open' AND expires_at < $1").bind(&now).execute(tx.conn()).await?;
+        sqlx::query("UPDATE carts SET status = 'expired' WHERE status = 'open' AND expires_at < $1")
+            .bind(&now)
+            .execute(tx.conn())
+            .await?;
     }
     Ok(carts.into_iter().map(|c| c.0).collect())
 }
@@ -90,7 +99,14 @@ pub async fn plan(store: &Store, layout_id: i64) -> Result<Vec<PlanSeat>> {
     Ok(plans::seats(store, layout_id)
         .await?
         .into_iter()
-        .map(|s| PlanSeat { id: s.id, row: s.spec.row, side: s.spec.side, pmr: s.spec.pmr, x: s.spec.x, y: s.spec.y })
+        .map(|s| PlanSeat {
+            id: s.id,
+            row: s.spec.row,
+            side: s.spec.side,
+            pmr: s.spec.pmr,
+            x: s.spec.x,
+            y: s.spec.y,
+        })
         .collect())
 }
 
@@ -178,9 +194,13 @@ pub async fn hold_seats(tx: &mut WriteTx, perf: &Performance, family: &str, seat
             .rows_affected()
         };
         if affected != 1 {
-            let label: Option<(String, i64)> =
-                sqlx::query_as("SELECT row_label, number FROM seats WHERE id = $1").bind(seat_id).fetch_optional(tx.conn()).await?;
-            let label = label.map(|(r, n)| format!("rang {r} n° {n}")).unwrap_or_else(|| format!("siège {seat_id}"));
+            let label: Option<(String, i64)> = sqlx::query_as("SELECT row_label, number FROM seats WHERE id = $1")
+                .bind(seat_id)
+                .fetch_optional(tx.conn())
+                .await?;
+            let label = label
+                .map(|(r, n)| format!("rang {r} n° {n}"))
+                .unwrap_or_else(|| format!("siège {seat_id}"));
             return Err(CoreError::Conflict(format!("le siège {label} n'est plus disponible")));
         }
     }
@@ -194,19 +214,27 @@ pub async fn release_items(tx: &mut WriteTx, item_ids: &[i64]) -> Result<()> {
             .bind(id)
             .execute(tx.conn())
             .await?;
-        sqlx::query("DELETE FROM places WHERE cart_item_id = $1 AND state = 'held'").bind(id).execute(tx.conn()).await?;
+        sqlx::query("DELETE FROM places WHERE cart_item_id = $1 AND state = 'held'")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
     }
     Ok(())
 }
 
 /// Frees the place of a cancelled ticket (back to its quota when it came from one).
 pub async fn release_ticket(tx: &mut WriteTx, ticket_id: i64) -> Result<u64> {
-    let back = sqlx::query("UPDATE places SET state = 'quota', ticket_id = NULL WHERE ticket_id = $1 AND family <> '' AND seat_id IS NOT NULL")
+    let back =
+        sqlx::query("UPDATE places SET state = 'quota', ticket_id = NULL WHERE ticket_id = $1 AND family <> '' AND seat_id IS NOT NULL")
+            .bind(ticket_id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+    let freed = sqlx::query("DELETE FROM places WHERE ticket_id = $1")
         .bind(ticket_id)
         .execute(tx.conn())
         .await?
         .rows_affected();
-    let freed = sqlx::query("DELETE FROM places WHERE ticket_id = $1").bind(ticket_id).execute(tx.conn()).await?.rows_affected();
     Ok(back + freed)
 }
 
@@ -217,7 +245,10 @@ pub async fn allocate_quota_seats(store: &Store, tx: &mut WriteTx, perf_id: i64,
     if plan.is_empty() {
         return Ok(());
     }
-    sqlx::query("DELETE FROM places WHERE performance_id = $1 AND state = 'quota'").bind(perf_id).execute(tx.conn()).await?;
+    sqlx::query("DELETE FROM places WHERE performance_id = $1 AND state = 'quota'")
+        .bind(perf_id)
+        .execute(tx.conn())
+        .await?;
     let taken = taken_seats(tx, perf_id).await?;
     let mut candidates: Vec<&PlanSeat> = plan.iter().filter(|s| !s.pmr && !taken.contains_key(&s.id)).collect();
     // Back rows first, then from the sides inwards.
@@ -248,8 +279,10 @@ pub async fn availability(store: &Store, performance_id: i64) -> Result<Availabi
             .bind(performance_id)
             .fetch_all(store.pool())
             .await?;
-    let live: Vec<&(Option<i64>, String, String, Option<String>)> =
-        rows.iter().filter(|(_, st, _, exp)| !(st == "held" && exp.as_deref().is_some_and(|e| e < now.as_str()))).collect();
+    let live: Vec<&(Option<i64>, String, String, Option<String>)> = rows
+        .iter()
+        .filter(|(_, st, _, exp)| !(st == "held" && exp.as_deref().is_some_and(|e| e < now.as_str())))
+        .collect();
     let mut counts = StateCounts::default();
     for (_, st, _, _) in &live {
         match st.as_str() {
@@ -266,22 +299,37 @@ pub async fn availability(store: &Store, performance_id: i64) -> Result<Availabi
         .quotas
         .iter()
         .map(|q| {
-            let used = live.iter().filter(|(seat, st, f, _)| f == &q.family && (seat.is_none() || st != "quota")).count() as i64;
+            let used = live
+                .iter()
+                .filter(|(seat, st, f, _)| f == &q.family && (seat.is_none() || st != "quota"))
+                .count() as i64;
             let left = if perf.numbered {
                 live.iter().filter(|(_, st, f, _)| f == &q.family && st == "quota").count() as i64
             } else {
                 (q.places - used).max(0)
             };
-            Quota { family: q.family.clone(), places: left }
+            Quota {
+                family: q.family.clone(),
+                places: left,
+            }
         })
         .collect();
     let mut seats = Vec::new();
     if perf.numbered {
-        let by_seat: HashMap<i64, (&str, &str)> =
-            live.iter().filter_map(|(seat, st, f, _)| seat.map(|id| (id, (st.as_str(), f.as_str())))).collect();
+        let by_seat: HashMap<i64, (&str, &str)> = live
+            .iter()
+            .filter_map(|(seat, st, f, _)| seat.map(|id| (id, (st.as_str(), f.as_str()))))
+            .collect();
         for s in plans::seats(store, perf.layout_id).await? {
             let (state, family) = by_seat.get(&s.id).copied().unwrap_or(("available", ""));
-            seats.push(SeatState { id: s.id, row: s.spec.row, number: s.spec.number, state: state.into(), family: family.into(), pmr: s.spec.pmr });
+            seats.push(SeatState {
+                id: s.id,
+                row: s.spec.row,
+                number: s.spec.number,
+                state: state.into(),
+                family: family.into(),
+                pmr: s.spec.pmr,
+            });
         }
         counts.available = seats.iter().filter(|s| s.state == "available").count() as i64;
     } else {
@@ -290,5 +338,10 @@ pub async fn availability(store: &Store, performance_id: i64) -> Result<Availabi
         counts.available = (perf.capacity - quota_total - general_taken).max(0);
         counts.quota = quota_left.iter().map(|q| q.places).sum();
     }
-    Ok(Availability { capacity: perf.capacity, counts, quotas: quota_left, seats })
+    Ok(Availability {
+        capacity: perf.capacity,
+        counts,
+        quotas: quota_left,
+        seats,
+    })
 }
