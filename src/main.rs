@@ -183,7 +183,8 @@ async fn run(cli: Cli) -> Result<()> {
                 .await
                 .with_context(|| format!("impossible d'écouter sur {bind}"))?;
             println!("Parterre écoute sur http://{}", listener.local_addr()?);
-            parterre_ui::serve(store.clone(), listener, shutdown_signal()).await?;
+            let ttl = parterre_core::sales::cart_ttl_seconds(Some(&cli.data));
+            parterre_ui::serve_with(parterre_ui::state_with_ttl(store.clone(), ttl), listener, shutdown_signal()).await?;
         }
         Command::User {
             command: UserCommand::Add { login, roles, name },

@@ -3,3 +3,5 @@
 //!
 //! It depends on `parterre-warehouse` for queries and `parterre-core` for stored definitions;
 //! never on the web app.
+
+pub mod tickets;

@@ -154,6 +154,7 @@ pub async fn require(state: &SharedState, user: &AuthUser, perm: &str, target: &
         message,
         fields: None,
         surface,
+        extra: None,
     })
 }
 

@@ -25,6 +25,8 @@ pub struct AppError {
     pub fields: Option<FieldErrors>,
     /// JSON or HTML.
     pub surface: Surface,
+    /// More JSON fields for the API body (alternatives to a sold-out performance…).
+    pub extra: Option<serde_json::Value>,
 }
 
 impl AppError {
@@ -35,6 +37,7 @@ impl AppError {
             message: message.into(),
             fields: None,
             surface: Surface::Api,
+            extra: None,
         }
     }
     /// An error with a status and message, for pages.
@@ -44,6 +47,7 @@ impl AppError {
             message: message.into(),
             fields: None,
             surface: Surface::Page,
+            extra: None,
         }
     }
     /// The same error shown as a page.
@@ -73,6 +77,7 @@ impl AppError {
             message,
             fields,
             surface,
+            extra: None,
         }
     }
 }
@@ -87,9 +92,19 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self.surface {
             Surface::Api => {
-                let mut body = serde_json::json!({ "error": self.message, "reason": self.message });
+                // `reason` is the plain cause ("code inconnu"); `error` the full sentence.
+                let reason = match &self.fields {
+                    Some(f) if !f.is_empty() => f.0.values().cloned().collect::<Vec<_>>().join(" ; "),
+                    _ => self.message.clone(),
+                };
+                let mut body = serde_json::json!({ "error": self.message, "reason": reason });
                 if let Some(f) = &self.fields {
                     body["fields"] = serde_json::to_value(f).unwrap_or_default();
+                }
+                if let Some(serde_json::Value::Object(extra)) = &self.extra {
+                    for (k, v) in extra {
+                        body[k] = v.clone();
+                    }
                 }
                 (self.status, Json(body)).into_response()
             }

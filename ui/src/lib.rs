@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod pages;
 pub mod templates;
+pub mod tickets;
 
 use axum::Router;
 use parterre_core::auth::throttle::LoginThrottle;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub templates: templates::Templates,
     /// Failed-login tracker.
     pub throttle: Mutex<LoginThrottle>,
+    /// Cart validity in seconds.
+    pub cart_ttl: i64,
 }
 
 /// Shared state handle.
@@ -33,10 +36,16 @@ pub type SharedState = Arc<AppState>;
 
 /// Builds the state around a store.
 pub fn state(store: Store) -> SharedState {
+    state_with_ttl(store, parterre_core::sales::cart_ttl_seconds(None))
+}
+
+/// Builds the state with a given cart validity (seconds).
+pub fn state_with_ttl(store: Store, cart_ttl: i64) -> SharedState {
     Arc::new(AppState {
         store,
         templates: templates::Templates::new(),
         throttle: Mutex::new(LoginThrottle::new()),
+        cart_ttl,
     })
 }
 
@@ -69,6 +78,27 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state(store));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    serve_with(state(store), listener, shutdown).await
+}
+
+/// Serves a prepared state; a background task releases expired cart holds every 5 seconds.
+pub async fn serve_with(
+    state: SharedState,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let sweeper_store = state.store.clone();
+    let sweeper = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Err(e) = parterre_core::sales::carts::sweep_expired(&sweeper_store).await {
+                tracing::warn!(error = %e, "expiry sweep failed");
+            }
+        }
+    });
+    let app = router(state);
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    sweeper.abort();
+    result
 }

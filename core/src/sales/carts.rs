@@ -204,9 +204,9 @@ impl Labels {
         if kind == "ticket" {
             let (show, when) = match perf {
                 Some(id) => {
-                    if !self.perfs.contains_key(&id) {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = self.perfs.entry(id) {
                         let p = performances::get_performance(store, id).await?;
-                        self.perfs.insert(id, (p.show_name.clone(), time::display_paris(p.starts_at)));
+                        slot.insert((p.show_name.clone(), time::display_paris(p.starts_at)));
                     }
                     self.perfs.get(&id).cloned().unwrap_or_default()
                 }
@@ -224,12 +224,12 @@ impl Labels {
             return Ok(format!("{show} — {when}{cat}"));
         }
         let id = product.unwrap_or(0);
-        if !self.products.contains_key(&id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.products.entry(id) {
             let name: Option<(String,)> = sqlx::query_as("SELECT name FROM products WHERE id = $1")
                 .bind(id)
                 .fetch_optional(store.pool())
                 .await?;
-            self.products.insert(id, name.map(|n| n.0).unwrap_or_else(|| "produit".into()));
+            slot.insert(name.map(|n| n.0).unwrap_or_else(|| "produit".into()));
         }
         Ok(self.products.get(&id).cloned().unwrap_or_default())
     }

@@ -55,14 +55,12 @@ fn blocks<'a>(plan: &'a [PlanSeat], available: &dyn Fn(i64) -> bool, pmr_ok: boo
         let mut last_side: Option<&str> = None;
         for s in seats {
             let usable = available(s.id) && (pmr_ok || !s.pmr);
-            if !usable || last_side.is_some_and(|side| side != s.side) {
-                if !current.is_empty() {
-                    out.push(Block {
-                        row_rank: rank,
-                        seats: std::mem::take(&mut current),
-                        row_center: center,
-                    });
-                }
+            if (!usable || last_side.is_some_and(|side| side != s.side)) && !current.is_empty() {
+                out.push(Block {
+                    row_rank: rank,
+                    seats: std::mem::take(&mut current),
+                    row_center: center,
+                });
             }
             last_side = Some(&s.side);
             if usable {

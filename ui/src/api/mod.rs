@@ -6,6 +6,8 @@
 
 mod catalog;
 pub mod dto;
+mod sales;
+pub mod sales_dto;
 
 use crate::SharedState;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -50,4 +52,23 @@ pub fn router() -> OpenApiRouter<SharedState> {
         .routes(routes!(catalog::get_plan))
         .routes(routes!(catalog::list_price_categories))
         .routes(routes!(catalog::list_products))
+        .routes(routes!(sales::list_payment_methods))
+        .routes(routes!(sales::create_cart))
+        .routes(routes!(sales::get_cart))
+        .routes(routes!(sales::add_tickets))
+        .routes(routes!(sales::add_product))
+        .routes(routes!(sales::apply_promo))
+        .routes(routes!(sales::remove_item))
+        .routes(routes!(sales::checkout))
+        .routes(routes!(sales::get_order))
+        .routes(routes!(sales::cancel_order))
+        .routes(routes!(sales::exchange))
+        .routes(routes!(sales::refund))
+        .routes(routes!(sales::pay))
+        .routes(routes!(sales::duplicate_ticket))
+        .routes(routes!(sales::availability))
+        .routes(routes!(sales::join_waitlist, sales::list_waitlist))
+        .routes(routes!(sales::list_promo, sales::create_promo))
+        .routes(routes!(sales::options_due))
+        .routes(routes!(sales::tickets_pdf))
 }
