@@ -34,6 +34,10 @@ fn build() -> Environment<'static> {
         "admin/roles.html",
         "admin/role_form.html",
         "admin/audit.html",
+        "box_office/index.html",
+        "box_office/performance.html",
+        "box_office/cart.html",
+        "box_office/order.html",
     );
     env.add_filter("euros", |cents: i64| Money(cents).display_fr());
     env.add_filter("paris", |s: String| time::from_db(&s).map(time::display_paris).unwrap_or(s));

@@ -90,6 +90,19 @@ pub struct TicketRequest {
     pub pmr: Option<bool>,
     /// Spectator names, one per place.
     pub spectators: Option<Vec<String>>,
+    /// Several price categories for one party seated together (instead of
+    /// `price_category_id` + `quantity`): e.g. 2 full price and 2 under 30.
+    pub parts: Option<Vec<TicketPart>>,
+}
+
+/// Part of a party: a price category and a number of places.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketPart {
+    /// Price category.
+    pub price_category_id: i64,
+    /// Places.
+    pub quantity: i64,
 }
 
 /// A product to add.
@@ -378,12 +391,14 @@ async fn hold_tickets(
     picked: Option<&[i64]>,
     must_be_together: bool,
     pmr: bool,
-    price: (Option<i64>, Money, i64),
+    prices: &[(Option<i64>, Money, i64)],
     product: (Option<i64>, Option<i64>),
     spectators: &[String],
     expires: &str,
 ) -> Result<Option<String>> {
-    let (price_category_id, unit, vat) = price;
+    if prices.len() != n {
+        return Err(CoreError::Internal("un prix par place attendu".into()));
+    }
     let (product_id, parent_item_id) = product;
     inventory::lock(tx, perf.id).await?;
     let mut message = None;
@@ -436,6 +451,7 @@ async fn hold_tickets(
     };
     let mut item_ids = Vec::new();
     for (k, seat) in seats.iter().enumerate() {
+        let (price_category_id, unit, vat) = prices[k];
         let id = insert_item(
             tx,
             NewItem {
@@ -501,27 +517,49 @@ pub async fn add_tickets(
         .await
         .map_err(|_| CoreError::invalid("performance_id", format!("séance {} introuvable", req.performance_id)))?;
     let cats = prices::list_price_categories(store).await?;
-    let cat = cats
-        .iter()
-        .find(|c| c.id == req.price_category_id)
-        .ok_or_else(|| CoreError::invalid("price_category_id", "tarif inconnu"))?;
-    let n = match &req.seat_ids {
-        Some(ids) if !ids.is_empty() => ids.len() as i64,
-        _ => req.quantity.unwrap_or(1),
+    // One price category for all places, or several parts of one party (2 full + 2 under 30).
+    let parts: Vec<(i64, i64)> = match &req.parts {
+        Some(p) if !p.is_empty() => p.iter().map(|x| (x.price_category_id, x.quantity)).collect(),
+        _ => {
+            let n = match &req.seat_ids {
+                Some(ids) if !ids.is_empty() => ids.len() as i64,
+                _ => req.quantity.unwrap_or(1),
+            };
+            vec![(req.price_category_id, n)]
+        }
     };
     let mut e = FieldErrors::new();
-    if !(1..=50).contains(&n) {
+    let n: i64 = parts.iter().map(|p| p.1).sum();
+    if !(1..=50).contains(&n) || parts.iter().any(|p| p.1 < 0) {
         e.add("quantity", "entre 1 et 50 places par demande");
+    }
+    if let Some(ids) = req.seat_ids.as_ref().filter(|s| !s.is_empty()) {
+        if ids.len() as i64 != n {
+            e.add("seat_ids", format!("{} sièges choisis pour {n} places", ids.len()));
+        }
     }
     let family = req.quota.clone().unwrap_or_default();
     if !family.is_empty() && !perf.quotas.iter().any(|q| q.family == family) {
         e.add("quota", format!("pas de contingent « {family} » pour cette séance"));
     }
+    let mut chosen = Vec::new();
+    for (pc, _) in &parts {
+        match cats.iter().find(|c| c.id == *pc) {
+            Some(c) => chosen.push(c.clone()),
+            None => e.add("price_category_id", "tarif inconnu"),
+        }
+    }
     e.into_result()?;
-    let (unit, vat) = ticket_price(store, perf.show_id, cat.id).await?;
+    let mut price_list = Vec::new();
+    for (cat, (_, qty)) in chosen.iter().zip(&parts) {
+        let (unit, vat) = ticket_price(store, perf.show_id, cat.id).await?;
+        for _ in 0..*qty {
+            price_list.push((Some(cat.id), unit, vat));
+        }
+    }
     let (mut tx, channel) = open_cart_tx(store, actor, cart_id).await?;
     check_on_sale(&perf, &channel)?;
-    if channel == "web" && cat.needs_proof {
+    if let Some(cat) = chosen.iter().find(|c| channel == "web" && c.needs_proof) {
         return Err(CoreError::Conflict(format!(
             "le tarif « {} » exige un justificatif : vente au guichet ou après contrôle du justificatif",
             cat.name
@@ -538,7 +576,7 @@ pub async fn add_tickets(
         req.seat_ids.as_deref().filter(|s| !s.is_empty()),
         req.together.unwrap_or(false),
         req.pmr.unwrap_or(false),
-        (Some(cat.id), unit, vat),
+        &price_list,
         (None, None),
         req.spectators.as_deref().unwrap_or(&[]),
         &expires,
@@ -682,7 +720,7 @@ async fn add_formule(
             None,
             false,
             false,
-            (Some(cat.id), unit, vat),
+            &[(Some(cat.id), unit, vat)],
             (Some(product.id), Some(parent)),
             &[],
             &expires,

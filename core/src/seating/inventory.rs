@@ -345,3 +345,23 @@ pub async fn availability(store: &Store, performance_id: i64) -> Result<Availabi
         seats,
     })
 }
+
+/// Places sellable now in the general sale, in one count (for lists of performances).
+pub async fn available_now(store: &Store, perf: &Performance) -> Result<i64> {
+    let now = time::now_db();
+    let (taken,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM places WHERE performance_id = $1 AND ($2 = 1 OR family = '') AND NOT (state = 'held' AND expires_at < $3)",
+    )
+    .bind(perf.id)
+    .bind(perf.numbered as i64)
+    .bind(&now)
+    .fetch_one(store.pool())
+    .await?;
+    let quota_total: i64 = perf.quotas.iter().map(|q| q.places).sum();
+    Ok(if perf.numbered {
+        perf.capacity - taken
+    } else {
+        perf.capacity - quota_total - taken
+    }
+    .max(0))
+}

@@ -1,6 +1,7 @@
 //! Server-rendered pages: login, the page shell with its navigation, and the admin screens.
 //! Every route checks its permission; every form carries the session's CSRF token.
 
+mod box_office;
 mod halls;
 mod performances;
 mod prices;
@@ -31,7 +32,7 @@ pub fn router() -> Router<SharedState> {
         .route("/logout", post(logout))
         .route("/", get(home));
     for (path, _, _) in AREAS {
-        if !path.starts_with("/admin") {
+        if !path.starts_with("/admin") && *path != "/box-office" {
             r = r.route(path, get(area));
         }
     }
@@ -40,6 +41,7 @@ pub fn router() -> Router<SharedState> {
         .merge(prices::router())
         .merge(halls::router())
         .merge(users::router())
+        .merge(box_office::router())
 }
 
 /// Form fields as sent (repeated names kept, for checkbox lists).

@@ -260,8 +260,11 @@ async fn update(
     }
 }
 
-/// Draws a layout as SVG: seats as circles (PMR places in blue), or a box for free placement.
-pub fn plan_svg(title: &str, numbered: bool, capacity: i64, seats: &[plans::Seat]) -> String {
+/// Colour and French label of a seat on a plan.
+pub type SeatLook = (&'static str, String);
+
+/// Draws a layout as SVG: seats as circles coloured by `look`, or a box for free placement.
+pub fn plan_svg(title: &str, numbered: bool, capacity: i64, seats: &[plans::Seat], look: &dyn Fn(&plans::Seat) -> SeatLook) -> String {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -295,15 +298,16 @@ pub fn plan_svg(title: &str, numbered: bool, capacity: i64, seats: &[plans::Seat
     );
     let mut rows_seen: Vec<&str> = Vec::new();
     for s in seats {
-        let fill = if s.spec.pmr { "#1565c0" } else { "#2e7d32" };
+        let (fill, label) = look(s);
         out.push_str(&format!(
-            "<circle cx=\"{}\" cy=\"{}\" r=\"8\" fill=\"{fill}\" data-seat=\"{}\"><title>Rang {} n° {}{}</title></circle>",
+            "<circle cx=\"{}\" cy=\"{}\" r=\"8\" fill=\"{fill}\" data-seat=\"{}\"><title>Rang {} n° {}{} — {}</title></circle>",
             s.spec.x,
             s.spec.y,
             s.id,
             esc(&s.spec.row),
             s.spec.number,
-            if s.spec.pmr { " (PMR)" } else { "" }
+            if s.spec.pmr { " (PMR)" } else { "" },
+            esc(&label)
         ));
         if !rows_seen.contains(&s.spec.row.as_str()) {
             rows_seen.push(&s.spec.row);
@@ -324,7 +328,20 @@ async fn plan(State(state): State<SharedState>, user: PageUser, Path(id): Path<i
     let p = performances::get_performance(&state.store, id).await.map_err(page_err)?;
     let layout = venues::get_layout(&state.store, p.layout_id).await.map_err(page_err)?;
     let seats = plans::seats(&state.store, p.layout_id).await.map_err(page_err)?;
-    let svg = plan_svg(&format!("{} — {}", p.hall_name, p.layout_name), p.numbered, p.capacity, &seats);
+    let look = |s: &plans::Seat| {
+        if s.spec.pmr {
+            ("#1565c0", "place PMR".to_string())
+        } else {
+            ("#2e7d32", "disponible".to_string())
+        }
+    };
+    let svg = plan_svg(
+        &format!("{} — {}", p.hall_name, p.layout_name),
+        p.numbered,
+        p.capacity,
+        &seats,
+        &look,
+    );
     let mut rows: Vec<(String, Vec<i64>)> = Vec::new();
     for s in &seats {
         match rows.iter_mut().find(|(r, _)| *r == s.spec.row) {

@@ -2,6 +2,7 @@
 //! field errors shown next to their fields, and the hall plan drawn as SVG.
 
 use crate::helpers::{anonymous, apps, csrf, TestApp};
+use parterre_core::Money;
 
 /// Every page: path, permission it needs.
 const PAGES: &[(&str, &str)] = &[
@@ -28,6 +29,14 @@ const PAGES: &[(&str, &str)] = &[
     ("/accounting", "accounting.read"),
     ("/groups", "sales.sell"),
     ("/scan", "sales.sell"),
+    ("/box-office/performances/1", "sales.sell"),
+];
+
+/// Pages about a cart or an order: refused without the permission (their objects need a sale).
+const SALE_PAGES: &[(&str, &str)] = &[
+    ("/box-office/carts/1", "sales.sell"),
+    ("/box-office/orders/1", "sales.sell"),
+    ("/box-office/orders/1/tickets.pdf", "sales.sell"),
 ];
 
 /// Every form target: path, permission it needs.
@@ -40,6 +49,11 @@ const FORMS: &[(&str, &str)] = &[
     ("/admin/prices", "catalog.edit"),
     ("/admin/seasons/1/carry-over", "catalog.edit"),
     ("/admin/price-categories", "catalog.edit"),
+    ("/box-office/performances/1/party", "sales.sell"),
+    ("/box-office/performances/1/seats", "sales.sell"),
+    ("/box-office/carts/1/items/1/delete", "sales.sell"),
+    ("/box-office/carts/1/promo", "sales.sell"),
+    ("/box-office/carts/1/checkout", "sales.sell"),
     ("/admin/products", "catalog.edit"),
     ("/admin/users", "admin.users"),
     ("/admin/users/1", "admin.users"),
@@ -64,6 +78,18 @@ async fn every_page_and_form_checks_its_permission() {
             assert!(r.text().await.unwrap().contains(perm));
             let r = admin.get(app.url(path)).send().await.unwrap();
             assert_eq!(r.status(), 200, "{path} as admin");
+        }
+        for (path, perm) in SALE_PAGES {
+            assert_eq!(
+                anonymous().get(app.url(path)).send().await.unwrap().status(),
+                303,
+                "{path} without session"
+            );
+            assert_eq!(
+                nobody.get(app.url(path)).send().await.unwrap().status(),
+                403,
+                "{path} without {perm}"
+            );
         }
         for (path, perm) in FORMS {
             let r = nobody.post(app.url(path)).form(&[("csrf", token.as_str())]).send().await.unwrap();
@@ -351,6 +377,115 @@ async fn the_plan_page_draws_every_seat() {
             anonymous().get(app.url("/healthz")).send().await.unwrap().text().await.unwrap(),
             "ok"
         );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_box_office_screen_sells_a_party_with_split_payment_and_prints_tickets() {
+    for db in apps().await.into_iter().take(1) {
+        let app = TestApp::spawn(db).await;
+        app.user_with("caisse", &["sales.sell"]).await;
+        let b = app.browser("caisse", "motdepasse").await;
+        let now = chrono::Utc::now();
+        let perfs = parterre_core::catalog::performances::list_performances(&app.store, &Default::default())
+            .await
+            .unwrap();
+        let perf = perfs.iter().find(|p| p.numbered && p.capacity == 843 && p.starts_at > now).unwrap();
+        let list = b
+            .get(app.url(&format!("/box-office?q={}", perf.show_name.split(' ').next_back().unwrap())))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            list.contains(&format!("/box-office/performances/{}", perf.id)),
+            "the search finds the performance"
+        );
+
+        let page_url = app.url(&format!("/box-office/performances/{}", perf.id));
+        let html = b.get(&page_url).send().await.unwrap().text().await.unwrap();
+        assert!(
+            html.contains("<svg") && html.contains("Réservé non payé") && html.contains("Contingent"),
+            "plan with the R-4.5 legend"
+        );
+        let token = csrf(&b, &page_url).await;
+        let cats = parterre_core::catalog::prices::list_price_categories(&app.store).await.unwrap();
+        let id = |c: &str| cats.iter().find(|x| x.code == c).unwrap().id.to_string();
+        let (full, young) = (format!("n_{}", id("full")), format!("n_{}", id("under30")));
+        let r = b
+            .post(app.url(&format!("/box-office/performances/{}/party", perf.id)))
+            .form(&[("csrf", token.as_str()), (full.as_str(), "2"), (young.as_str(), "2")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        let cart_id: i64 = loc.split("cart=").nth(1).unwrap().split('&').next().unwrap().parse().unwrap();
+        let cart = parterre_core::sales::carts::get_cart(&app.store, cart_id).await.unwrap();
+        assert_eq!(cart.items.len(), 4);
+        assert!(
+            cart.items
+                .iter()
+                .all(|i| i.seat.as_ref().unwrap().1 == cart.items[0].seat.as_ref().unwrap().1),
+            "one row"
+        );
+        assert_eq!(
+            cart.items
+                .iter()
+                .filter(|i| i.price_category_id.map(|x| x.to_string()) == Some(id("under30")))
+                .count(),
+            2
+        );
+
+        let cart_url = app.url(&format!("/box-office/carts/{cart_id}"));
+        let html = b.get(&cart_url).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Total à payer"));
+        let due = cart.amount_due;
+        let part = Money(1500);
+        let rest = Money(due.0 - part.0);
+        let r = b
+            .post(app.url(&format!("/box-office/carts/{cart_id}/checkout")))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("last_name", "Lefèvre"),
+                ("method_1", "cash"),
+                ("amount_1", "15,00"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("doit égaler"));
+        let (p1, p2) = (part.display_fr(), rest.to_string().replace('.', ","));
+        let r = b
+            .post(app.url(&format!("/box-office/carts/{cart_id}/checkout")))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("last_name", "Lefèvre"),
+                ("email", "f.lefevre@exemple.fr"),
+                ("method_1", "cash"),
+                ("amount_1", p1.as_str()),
+                ("method_2", "card"),
+                ("amount_2", p2.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let order_url = app.url(r.headers()["location"].to_str().unwrap());
+        let html = b.get(&order_url).send().await.unwrap().text().await.unwrap();
+        assert!(
+            html.contains("Vente enregistrée") && html.contains("Carte bancaire") && html.contains("Espèces"),
+            "{html}"
+        );
+        let r = b.get(format!("{order_url}/tickets.pdf")).send().await.unwrap();
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        let pdf = r.bytes().await.unwrap();
+        let text = String::from_utf8_lossy(&pdf);
+        assert_eq!(text.matches("/Type/Page").count() - text.matches("/Type/Pages").count(), 4);
         app.stop().await;
     }
 }

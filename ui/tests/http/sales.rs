@@ -15,16 +15,28 @@ fn sales_endpoints() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ("POST", "/api/v1/carts/1/products", Some(json!({ "product_id": 1 }))),
         ("POST", "/api/v1/carts/1/promo", Some(json!({ "code": "X" }))),
         ("DELETE", "/api/v1/carts/1/items/1", None),
-        ("POST", "/api/v1/carts/1/checkout", Some(json!({ "payer": { "last_name": "X" }, "payments": [] }))),
+        (
+            "POST",
+            "/api/v1/carts/1/checkout",
+            Some(json!({ "payer": { "last_name": "X" }, "payments": [] })),
+        ),
         ("GET", "/api/v1/orders/1", None),
         ("POST", "/api/v1/orders/1/cancel", None),
-        ("POST", "/api/v1/orders/1/exchange", Some(json!({ "ticket_id": 1, "performance_id": 2 }))),
+        (
+            "POST",
+            "/api/v1/orders/1/exchange",
+            Some(json!({ "ticket_id": 1, "performance_id": 2 })),
+        ),
         ("POST", "/api/v1/orders/1/refund", Some(json!({ "method": "cash" }))),
         ("POST", "/api/v1/orders/1/payments", Some(json!({ "payments": [] }))),
         ("GET", "/api/v1/orders/1/tickets.pdf", None),
         ("POST", "/api/v1/tickets/1/duplicate", None),
         ("GET", "/api/v1/performances/1/availability", None),
-        ("POST", "/api/v1/performances/1/waitlist", Some(json!({ "last_name": "X", "email": "x@y.fr" }))),
+        (
+            "POST",
+            "/api/v1/performances/1/waitlist",
+            Some(json!({ "last_name": "X", "email": "x@y.fr" })),
+        ),
         ("GET", "/api/v1/performances/1/waitlist", None),
         ("GET", "/api/v1/promo-codes", None),
         ("POST", "/api/v1/promo-codes", Some(json!({ "code": "X", "discount_percent": 5 }))),
@@ -75,7 +87,10 @@ async fn box_office_flow_end_to_end() {
         // Find a numbered performance ahead, and the price categories.
         let perfs: Vec<Value> = call(&app, tk, "GET", "/api/v1/performances", None).await.json().await.unwrap();
         let now = chrono::Utc::now().to_rfc3339();
-        let perf = perfs.iter().find(|p| p["numbered"] == true && p["capacity"] == 843 && p["starts_at"].as_str().unwrap() > now.as_str()).unwrap();
+        let perf = perfs
+            .iter()
+            .find(|p| p["numbered"] == true && p["capacity"] == 843 && p["starts_at"].as_str().unwrap() > now.as_str())
+            .unwrap();
         let pid = perf["id"].as_i64().unwrap();
         let cats: Vec<Value> = call(&app, tk, "GET", "/api/v1/price-categories", None).await.json().await.unwrap();
         let cat = |code: &str| cats.iter().find(|c| c["code"] == code).unwrap()["id"].as_i64().unwrap();
@@ -87,7 +102,17 @@ async fn box_office_flow_end_to_end() {
         assert_eq!(s, 201);
         let cid = cart["id"].as_i64().unwrap();
         assert!(cart["expires_at"].as_str().unwrap().ends_with('Z'));
-        let (s, c) = json_of(call(&app, tk, "POST", &format!("/api/v1/carts/{cid}/tickets"), Some(json!({ "performance_id": pid, "price_category_id": cat("full"), "quantity": 4, "together": true }))).await).await;
+        let (s, c) = json_of(
+            call(
+                &app,
+                tk,
+                "POST",
+                &format!("/api/v1/carts/{cid}/tickets"),
+                Some(json!({ "performance_id": pid, "price_category_id": cat("full"), "quantity": 4, "together": true })),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(s, 200, "{c}");
         let items = c["items"].as_array().unwrap().clone();
         assert_eq!(items.len(), 4);
@@ -98,7 +123,17 @@ async fn box_office_flow_end_to_end() {
             assert_eq!(s, 200);
         }
         let seats: Vec<i64> = items[2..].iter().map(|i| i["seat"]["id"].as_i64().unwrap()).collect();
-        let (s, c) = json_of(call(&app, tk, "POST", &format!("/api/v1/carts/{cid}/tickets"), Some(json!({ "performance_id": pid, "price_category_id": cat("under30"), "seat_ids": seats }))).await).await;
+        let (s, c) = json_of(
+            call(
+                &app,
+                tk,
+                "POST",
+                &format!("/api/v1/carts/{cid}/tickets"),
+                Some(json!({ "performance_id": pid, "price_category_id": cat("under30"), "seat_ids": seats })),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(s, 200, "{c}");
         assert_eq!(c["items"].as_array().unwrap().len(), 4);
         let due = c["amount_due"].as_str().unwrap().to_string();
@@ -106,7 +141,17 @@ async fn box_office_flow_end_to_end() {
 
         // Another buyer cannot take those seats: 409 with a reason.
         let (_, other) = json_of(call(&app, tk, "POST", "/api/v1/carts", Some(json!({ "channel": "phone" }))).await).await;
-        let (s, e) = json_of(call(&app, tk, "POST", &format!("/api/v1/carts/{}/tickets", other["id"]), Some(json!({ "performance_id": pid, "price_category_id": cat("full"), "seat_ids": [seats[0]] }))).await).await;
+        let (s, e) = json_of(
+            call(
+                &app,
+                tk,
+                "POST",
+                &format!("/api/v1/carts/{}/tickets", other["id"]),
+                Some(json!({ "performance_id": pid, "price_category_id": cat("full"), "seat_ids": [seats[0]] })),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(s, 409);
         assert!(e["reason"].as_str().unwrap().contains("n'est plus disponible"), "{e}");
         let (_, av) = json_of(call(&app, tk, "GET", &format!("/api/v1/performances/{pid}/availability"), None).await).await;
@@ -114,7 +159,17 @@ async fn box_office_flow_end_to_end() {
         assert_eq!(av["seats"].as_array().unwrap().iter().filter(|s| s["state"] == "held").count(), 4);
 
         // Promo code errors say why.
-        let (s, e) = json_of(call(&app, tk, "POST", &format!("/api/v1/carts/{cid}/promo"), Some(json!({ "code": "INCONNU" }))).await).await;
+        let (s, e) = json_of(
+            call(
+                &app,
+                tk,
+                "POST",
+                &format!("/api/v1/carts/{cid}/promo"),
+                Some(json!({ "code": "INCONNU" })),
+            )
+            .await,
+        )
+        .await;
         assert_eq!((s, e["reason"].as_str().unwrap()), (422, "code inconnu"));
 
         // Payments that do not add up: 422 and nothing written.
@@ -135,7 +190,9 @@ async fn box_office_flow_end_to_end() {
         assert!(order["number"].as_str().unwrap().starts_with('C'));
         let tickets = order["tickets"].as_array().unwrap();
         assert_eq!(tickets.len(), 4);
-        assert!(tickets.iter().all(|t| t["seat"]["row"] == row && t["performance_id"] == pid && t["number"].is_string() && t["amount"].is_string()));
+        assert!(tickets
+            .iter()
+            .all(|t| t["seat"]["row"] == row && t["performance_id"] == pid && t["number"].is_string() && t["amount"].is_string()));
         assert_eq!(order["payment_status"], "paid");
         let (_, av) = json_of(call(&app, tk, "GET", &format!("/api/v1/performances/{pid}/availability"), None).await).await;
         assert_eq!((av["counts"]["held"].as_i64(), av["counts"]["sold"].as_i64()), (Some(0), Some(4)));
@@ -147,7 +204,11 @@ async fn box_office_flow_end_to_end() {
         let pdf = r.bytes().await.unwrap();
         assert!(pdf.starts_with(b"%PDF"));
         let text = String::from_utf8_lossy(&pdf);
-        assert_eq!(text.matches("/Type/Page").count() - text.matches("/Type/Pages").count(), 4, "one page per ticket");
+        assert_eq!(
+            text.matches("/Type/Page").count() - text.matches("/Type/Pages").count(),
+            4,
+            "one page per ticket"
+        );
         let decoded = decode_qr(&pdf);
         if std::env::var("CI").is_ok() {
             assert!(decoded.is_some(), "CI installs pdftoppm and zbarimg to check the QR codes");
@@ -165,7 +226,17 @@ async fn box_office_flow_end_to_end() {
         let tid = tickets[0]["id"].as_i64().unwrap();
         let (s, d) = json_of(call(&app, tk, "POST", &format!("/api/v1/tickets/{tid}/duplicate"), None).await).await;
         assert_eq!((s, d["barcode_version"].as_i64()), (200, Some(2)));
-        let (s, o) = json_of(call(&app, tk, "POST", &format!("/api/v1/orders/{oid}/refund"), Some(json!({ "method": "card", "amount": "5.00" }))).await).await;
+        let (s, o) = json_of(
+            call(
+                &app,
+                tk,
+                "POST",
+                &format!("/api/v1/orders/{oid}/refund"),
+                Some(json!({ "method": "card", "amount": "5.00" })),
+            )
+            .await,
+        )
+        .await;
         assert_eq!((s, o["payment_status"].as_str()), (200, Some("underpaid")));
         let (s, o) = json_of(call(&app, tk, "POST", &format!("/api/v1/orders/{oid}/cancel"), None).await).await;
         assert_eq!((s, o["status"].as_str()), (200, Some("cancelled")));
@@ -175,12 +246,41 @@ async fn box_office_flow_end_to_end() {
         // An expired cart answers 410 « panier expiré » and its holds are gone.
         let (_, c2) = json_of(call(&app, tk, "POST", "/api/v1/carts", Some(json!({ "channel": "web" }))).await).await;
         let c2id = c2["id"].as_i64().unwrap();
-        let (s, _) = json_of(call(&app, tk, "POST", &format!("/api/v1/carts/{c2id}/tickets"), Some(json!({ "performance_id": pid, "price_category_id": cat("full"), "quantity": 2 }))).await).await;
+        let (s, _) = json_of(
+            call(
+                &app,
+                tk,
+                "POST",
+                &format!("/api/v1/carts/{c2id}/tickets"),
+                Some(json!({ "performance_id": pid, "price_category_id": cat("full"), "quantity": 2 })),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(s, 200);
         let past = parterre_core::time::to_db(chrono::Utc::now() - chrono::Duration::minutes(1));
-        sqlx::query("UPDATE carts SET expires_at = $1 WHERE id = $2").bind(&past).bind(c2id).execute(app.store.pool()).await.unwrap();
-        sqlx::query("UPDATE places SET expires_at = $1 WHERE state = 'held'").bind(&past).execute(app.store.pool()).await.unwrap();
-        let (s, e) = json_of(call(&app, tk, "POST", &format!("/api/v1/carts/{c2id}/tickets"), Some(json!({ "performance_id": pid, "price_category_id": cat("full"), "quantity": 1 }))).await).await;
+        sqlx::query("UPDATE carts SET expires_at = $1 WHERE id = $2")
+            .bind(&past)
+            .bind(c2id)
+            .execute(app.store.pool())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE places SET expires_at = $1 WHERE state = 'held'")
+            .bind(&past)
+            .execute(app.store.pool())
+            .await
+            .unwrap();
+        let (s, e) = json_of(
+            call(
+                &app,
+                tk,
+                "POST",
+                &format!("/api/v1/carts/{c2id}/tickets"),
+                Some(json!({ "performance_id": pid, "price_category_id": cat("full"), "quantity": 1 })),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(s, 410);
         assert!(e["error"].as_str().unwrap().contains("panier expiré"));
         let (_, av) = json_of(call(&app, tk, "GET", &format!("/api/v1/performances/{pid}/availability"), None).await).await;
@@ -196,13 +296,30 @@ fn decode_qr(pdf: &[u8]) -> Option<Vec<String>> {
     std::fs::create_dir_all(&dir).ok()?;
     let file = dir.join("t.pdf");
     std::fs::write(&file, pdf).ok()?;
-    let ok = Command::new("pdftoppm").args(["-r", "150", "-png"]).arg(&file).arg(dir.join("p")).status().ok()?.success();
+    let ok = Command::new("pdftoppm")
+        .args(["-r", "150", "-png"])
+        .arg(&file)
+        .arg(dir.join("p"))
+        .status()
+        .ok()?
+        .success();
     if !ok {
         return None;
     }
-    let mut pages: Vec<_> = std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "png")).collect();
+    let mut pages: Vec<_> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "png"))
+        .collect();
     pages.sort();
     let out = Command::new("zbarimg").args(["--quiet", "--raw"]).args(&pages).output().ok()?;
     let _ = std::fs::remove_dir_all(&dir);
-    Some(String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect(),
+    )
 }
