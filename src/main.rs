@@ -8,6 +8,8 @@ use parterre_core::{Actor, Store};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
+mod bench;
+
 /// Parterre: box office, audience CRM and analytics warehouse for performing-arts venues.
 #[derive(Debug, Parser)]
 #[command(name = "parterre", version, about)]
@@ -61,6 +63,33 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Benchmarks on a local server with fresh databases.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Simulated buyers racing over HTTP: a contended 843-seat performance, then an opening day.
+    Sales {
+        /// Buyers for the contended performance.
+        #[arg(long, default_value_t = 10_000)]
+        buyers: usize,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Places sold on the opening day (82 % in formules).
+        #[arg(long, default_value_t = 10_000)]
+        opening_places: usize,
+        /// Skip SQLite.
+        #[arg(long)]
+        no_sqlite: bool,
+        /// Also run on PostgreSQL (server URL; a fresh database is created and dropped).
+        #[arg(long, num_args = 0..=1, default_missing_value = "postgres://postgres@127.0.0.1:5432/test")]
+        pg: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,9 +200,24 @@ async fn shutdown_signal() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    if let Command::Bench { command: BenchCommand::Sales { buyers, concurrency, opening_places, no_sqlite, pg } } = &cli.command {
+        let reports = bench::sales(bench::BenchOptions {
+            buyers: *buyers,
+            concurrency: *concurrency,
+            opening_places: *opening_places,
+            sqlite: !no_sqlite,
+            postgres: pg.clone(),
+        })
+        .await?;
+        if reports.iter().any(|r| r.double_sales > 0) {
+            bail!("des places ont été vendues deux fois");
+        }
+        return Ok(());
+    }
     let store = Store::open_default(&cli.data).await.context("ouverture de la base")?;
     match cli.command {
         Command::Migrate => println!("Base à jour."),
+        Command::Bench { .. } => {}
         Command::Demo { today } => load_demo(&store, today.as_deref()).await?,
         Command::Serve { bind, demo, today } => {
             if demo {

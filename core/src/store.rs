@@ -90,6 +90,9 @@ pub struct Store {
     /// on lock upgrades; on PostgreSQL the same pool as reads.
     writer: AnyPool,
     backend: Backend,
+    /// Seat plans by layout. A layout's plan never changes once imported (a new plan is a new
+    /// layout), so it is read once per process.
+    seat_cache: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<i64, std::sync::Arc<Vec<crate::catalog::Seat>>>>>,
 }
 
 impl Store {
@@ -128,7 +131,7 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
-        let store = Store { pool, writer, backend };
+        let store = Store { pool, writer, backend, seat_cache: Default::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -154,6 +157,18 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&self.writer).await?,
         }
         Ok(())
+    }
+
+    /// A cached seat plan.
+    pub(crate) fn cached_plan(&self, layout_id: i64) -> Option<std::sync::Arc<Vec<crate::catalog::Seat>>> {
+        self.seat_cache.read().ok()?.get(&layout_id).cloned()
+    }
+
+    /// Remembers a seat plan.
+    pub(crate) fn cache_plan(&self, layout_id: i64, seats: std::sync::Arc<Vec<crate::catalog::Seat>>) {
+        if let Ok(mut c) = self.seat_cache.write() {
+            c.insert(layout_id, seats);
+        }
     }
 
     /// The backend in use.

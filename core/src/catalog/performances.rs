@@ -92,6 +92,8 @@ pub struct PerformanceQuery {
     pub season_id: Option<i64>,
     /// Show id.
     pub show_id: Option<i64>,
+    /// One performance.
+    pub performance_id: Option<i64>,
 }
 
 struct Valid {
@@ -300,21 +302,36 @@ type Row = (
 
 /// Lists performances by start time.
 pub async fn list_performances(store: &Store, q: &PerformanceQuery) -> Result<Vec<Performance>> {
-    let rows: Vec<Row> = sqlx::query_as(
+    // Only the filters asked for, so each lookup uses its index (a lone id is a primary-key read).
+    let mut conds: Vec<String> = Vec::new();
+    let mut binds: Vec<i64> = Vec::new();
+    for (col, v) in [("p.id", q.performance_id), ("p.show_id", q.show_id), ("s.season_id", q.season_id)] {
+        if let Some(v) = v {
+            binds.push(v);
+            conds.push(format!("{col} = ${}", binds.len()));
+        }
+    }
+    let filter = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+    let sql = format!(
         "SELECT p.id, p.show_id, s.name, s.season_id, h.id, h.name, l.id, l.name, l.numbered, l.capacity, p.starts_at, \
          p.web_sale_opens_at, p.web_sale_closes_at, p.cancelled \
          FROM performances p JOIN shows s ON s.id = p.show_id JOIN layouts l ON l.id = p.layout_id JOIN halls h ON h.id = l.hall_id \
-         WHERE ($1 = 0 OR s.season_id = $2) AND ($3 = 0 OR p.show_id = $4) ORDER BY p.starts_at, p.id",
-    )
-    .bind(q.season_id.unwrap_or(0))
-    .bind(q.season_id.unwrap_or(0))
-    .bind(q.show_id.unwrap_or(0))
-    .bind(q.show_id.unwrap_or(0))
-    .fetch_all(store.pool())
-    .await?;
-    let quotas: Vec<(i64, String, i64)> = sqlx::query_as("SELECT performance_id, family, places FROM quotas ORDER BY family")
-        .fetch_all(store.pool())
-        .await?;
+         {filter} ORDER BY p.starts_at, p.id"
+    );
+    let mut query = sqlx::query_as::<_, Row>(&sql);
+    for b in &binds {
+        query = query.bind(*b);
+    }
+    let rows: Vec<Row> = query.fetch_all(store.pool()).await?;
+    let quotas: Vec<(i64, String, i64)> = match q.performance_id {
+        Some(id) => {
+            sqlx::query_as("SELECT performance_id, family, places FROM quotas WHERE performance_id = $1 ORDER BY family")
+                .bind(id)
+                .fetch_all(store.pool())
+                .await?
+        }
+        None => sqlx::query_as("SELECT performance_id, family, places FROM quotas ORDER BY family").fetch_all(store.pool()).await?,
+    };
     Ok(rows
         .into_iter()
         .map(
@@ -365,22 +382,9 @@ pub async fn list_performances(store: &Store, q: &PerformanceQuery) -> Result<Ve
 
 /// One performance.
 pub async fn get_performance(store: &Store, id: i64) -> Result<Performance> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT show_id FROM performances WHERE id = $1")
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await?;
-    let Some((show_id,)) = row else {
-        return Err(CoreError::NotFound(format!("séance {id}")));
-    };
-    list_performances(
-        store,
-        &PerformanceQuery {
-            show_id: Some(show_id),
-            season_id: None,
-        },
-    )
-    .await?
-    .into_iter()
-    .find(|p| p.id == id)
-    .ok_or_else(|| CoreError::NotFound(format!("séance {id}")))
+    list_performances(store, &PerformanceQuery { performance_id: Some(id), ..Default::default() })
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| CoreError::NotFound(format!("séance {id}")))
 }

@@ -164,28 +164,30 @@ pub async fn import_plan(store: &Store, actor: &Actor, layout_id: i64, seats: &[
     Ok(count)
 }
 
-/// The seats of a layout, by row position then number.
+/// The seats of a layout, by row position then number (cached once the plan exists).
 pub async fn seats(store: &Store, layout_id: i64) -> Result<Vec<Seat>> {
+    Ok(seats_shared(store, layout_id).await?.as_ref().clone())
+}
+
+/// The seats of a layout, shared without copying.
+pub async fn seats_shared(store: &Store, layout_id: i64) -> Result<std::sync::Arc<Vec<Seat>>> {
+    if let Some(cached) = store.cached_plan(layout_id) {
+        return Ok(cached);
+    }
     let rows: Vec<(i64, String, i64, String, String, i64, i64, i64)> =
         sqlx::query_as("SELECT id, row_label, number, side, zone, pmr, x, y FROM seats WHERE layout_id = $1 ORDER BY y, x, id")
             .bind(layout_id)
             .fetch_all(store.pool())
             .await?;
-    Ok(rows
+    let seats: Vec<Seat> = rows
         .into_iter()
-        .map(|(id, row, number, side, zone, pmr, x, y)| Seat {
-            id,
-            spec: SeatSpec {
-                row,
-                number,
-                side,
-                zone,
-                pmr: flag(pmr),
-                x,
-                y,
-            },
-        })
-        .collect())
+        .map(|(id, row, number, side, zone, pmr, x, y)| Seat { id, spec: SeatSpec { row, number, side, zone, pmr: flag(pmr), x, y } })
+        .collect();
+    let shared = std::sync::Arc::new(seats);
+    if !shared.is_empty() {
+        store.cache_plan(layout_id, shared.clone());
+    }
+    Ok(shared)
 }
 
 #[cfg(test)]

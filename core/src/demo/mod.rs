@@ -93,7 +93,7 @@ pub async fn load(store: &Store, today: NaiveDate) -> Result<DemoReport> {
         store,
         &crate::catalog::PerformanceQuery {
             season_id: Some(season.id),
-            show_id: None,
+            show_id: None, ..Default::default()
         },
     )
     .await?

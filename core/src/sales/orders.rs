@@ -472,3 +472,15 @@ pub(crate) async fn valid_ticket_ids(tx: &mut WriteTx, order_id: i64) -> Result<
             .await?,
     )
 }
+
+/// Seats held by more than one valid ticket (must always be 0): the double-sale check used by
+/// benchmarks and verifications.
+pub async fn double_sales(store: &Store) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM (SELECT performance_id, seat_id FROM tickets WHERE status = 'valid' AND seat_id IS NOT NULL \
+         GROUP BY performance_id, seat_id HAVING COUNT(*) > 1) d",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    Ok(n)
+}

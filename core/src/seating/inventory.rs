@@ -96,28 +96,36 @@ pub async fn expire_holds(tx: &mut WriteTx) -> Result<Vec<i64>> {
 
 /// The plan of a numbered layout, for the allocator.
 pub async fn plan(store: &Store, layout_id: i64) -> Result<Vec<PlanSeat>> {
-    Ok(plans::seats(store, layout_id)
+    Ok(plans::seats_shared(store, layout_id)
         .await?
-        .into_iter()
-        .map(|s| PlanSeat {
-            id: s.id,
-            row: s.spec.row,
-            side: s.spec.side,
-            pmr: s.spec.pmr,
-            x: s.spec.x,
-            y: s.spec.y,
-        })
+        .iter()
+        .map(|s| PlanSeat { id: s.id, row: s.spec.row.clone(), side: s.spec.side.clone(), pmr: s.spec.pmr, x: s.spec.x, y: s.spec.y })
         .collect())
 }
 
-/// Taken seats of a performance: seat id → (state, family).
+/// Taken seats of a performance: seat id → (state, family). Read as one aggregated row:
+/// fetching hundreds of rows one by one costs more than the whole rest of a hold.
 pub async fn taken_seats(tx: &mut WriteTx, performance_id: i64) -> Result<HashMap<i64, (String, String)>> {
-    let rows: Vec<(i64, String, String)> =
-        sqlx::query_as("SELECT seat_id, state, family FROM places WHERE performance_id = $1 AND seat_id IS NOT NULL")
-            .bind(performance_id)
-            .fetch_all(tx.conn())
-            .await?;
-    Ok(rows.into_iter().map(|(id, st, f)| (id, (st, f))).collect())
+    let sql = match tx.backend() {
+        Backend::Sqlite => "SELECT group_concat(seat_id || ':' || state || ':' || family, ',') FROM places WHERE performance_id = $1 AND seat_id IS NOT NULL",
+        Backend::Postgres => {
+            "SELECT string_agg(seat_id::text || ':' || state || ':' || family, ',') FROM places WHERE performance_id = $1 AND seat_id IS NOT NULL"
+        }
+    };
+    let (joined,): (Option<String>,) = sqlx::query_as(sql).bind(performance_id).fetch_one(tx.conn()).await?;
+    Ok(parse_taken(joined.as_deref().unwrap_or("")))
+}
+
+/// Parses `id:state:family,…`.
+fn parse_taken(joined: &str) -> HashMap<i64, (String, String)> {
+    joined
+        .split(',')
+        .filter_map(|part| {
+            let mut it = part.splitn(3, ':');
+            let id = it.next()?.parse().ok()?;
+            Some((id, (it.next()?.to_string(), it.next().unwrap_or("").to_string())))
+        })
+        .collect()
 }
 
 /// Free places left in a pool (`family` empty for the general sale).
@@ -364,4 +372,15 @@ pub async fn available_now(store: &Store, perf: &Performance) -> Result<i64> {
         perf.capacity - quota_total - taken
     }
     .max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn taken_seats_parse() {
+        let t = super::parse_taken("12:sold:,13:quota:school,");
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[&13], ("quota".to_string(), "school".to_string()));
+        assert!(super::parse_taken("").is_empty());
+    }
 }

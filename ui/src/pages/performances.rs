@@ -49,7 +49,7 @@ async fn list(State(state): State<SharedState>, user: PageUser, Query(q): Query<
             .map_err(page_err)?
             .map(|s| s.id),
     };
-    let list = performances::list_performances(store, &PerformanceQuery { season_id, show_id })
+    let list = performances::list_performances(store, &PerformanceQuery { season_id, show_id, ..Default::default() })
         .await
         .map_err(page_err)?;
     let rows: Vec<_> = list.iter().map(row).collect();
