@@ -76,7 +76,12 @@ impl Report {
 }
 
 async fn send(client: &reqwest::Client, base: &str, token: &str, method: reqwest::Method, path: &str, body: Value) -> Result<(u16, Value)> {
-    let r = client.request(method, format!("{base}{path}")).bearer_auth(token).json(&body).send().await?;
+    let r = client
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await?;
     let status = r.status().as_u16();
     Ok((status, r.json().await.unwrap_or(Value::Null)))
 }
@@ -98,11 +103,18 @@ async fn buyer(client: reqwest::Client, base: Arc<String>, token: Arc<String>, h
         Ok(n)
     }
     .await;
-    Outcome { ok: result.is_ok(), seats: result.unwrap_or(0), latency: start.elapsed() }
+    Outcome {
+        ok: result.is_ok(),
+        seats: result.unwrap_or(0),
+        latency: start.elapsed(),
+    }
 }
 
 async fn run_buyers(base: &str, token: &str, concurrency: usize, holds: Vec<(String, Value)>) -> (Vec<Outcome>, Duration) {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap_or_default();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap_or_default();
     let (base, token) = (Arc::new(base.to_string()), Arc::new(token.to_string()));
     let gate = Arc::new(Semaphore::new(concurrency.max(1)));
     let start = Instant::now();
@@ -181,23 +193,43 @@ async fn one_backend(label: &str, db: TestDb, opts: &BenchOptions) -> Result<Vec
         .await;
     });
     let now = chrono::Utc::now();
-    let perfs: Vec<_> = performances::list_performances(&store, &PerformanceQuery::default()).await?.into_iter().filter(|p| p.starts_at > now + chrono::Duration::hours(2)).collect();
+    let perfs: Vec<_> = performances::list_performances(&store, &PerformanceQuery::default())
+        .await?
+        .into_iter()
+        .filter(|p| p.starts_at > now + chrono::Duration::hours(2))
+        .collect();
     let cats = prices::list_price_categories(&store).await?;
     let full = cats.iter().find(|c| c.code == "full").context("tarif plein")?.id;
     let mut reports = Vec::new();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
 
     // 1. Contended: every buyer wants 1–4 seats side by side at one 843-seat performance.
-    let target = perfs.iter().find(|p| p.numbered && p.capacity == 843).context("une séance de la Grande salle à venir")?;
-    let holds: Vec<(String, Value)> =
-        (0..opts.buyers).map(|_| ("tickets".to_string(), json!({ "performance_id": target.id, "price_category_id": full, "quantity": 1 + rng.next(4) }))).collect();
-    eprintln!("[{label}] contended: {} buyers for 843 seats, {} in flight…", opts.buyers, opts.concurrency);
+    let target = perfs
+        .iter()
+        .find(|p| p.numbered && p.capacity == 843)
+        .context("une séance de la Grande salle à venir")?;
+    let holds: Vec<(String, Value)> = (0..opts.buyers)
+        .map(|_| {
+            (
+                "tickets".to_string(),
+                json!({ "performance_id": target.id, "price_category_id": full, "quantity": 1 + rng.next(4) }),
+            )
+        })
+        .collect();
+    eprintln!(
+        "[{label}] contended: {} buyers for 843 seats, {} in flight…",
+        opts.buyers, opts.concurrency
+    );
     let (out, elapsed) = run_buyers(&base, &token, opts.concurrency, holds).await;
     reports.push(report("contended", label, &out, elapsed, double_sales(&store).await?));
 
     // 2. Opening day: places across the season, 82 % in formules of 5 shows.
     let products = prices::list_products(&store, Some(target.season_id)).await?;
-    let f5 = products.iter().find(|p| p.kind == "formule" && p.size == Some(5)).context("formule 5")?.id;
+    let f5 = products
+        .iter()
+        .find(|p| p.kind == "formule" && p.size == Some(5))
+        .context("formule 5")?
+        .id;
     let formule_places = opts.opening_places * 82 / 100;
     let mut holds = Vec::new();
     for _ in 0..formule_places / 5 {
@@ -217,13 +249,21 @@ async fn one_backend(label: &str, db: TestDb, opts: &BenchOptions) -> Result<Vec
         let n = (1 + rng.next(4)).min(single);
         single -= n;
         let p = &perfs[rng.next(perfs.len())];
-        holds.push(("tickets".to_string(), json!({ "performance_id": p.id, "price_category_id": full, "quantity": n })));
+        holds.push((
+            "tickets".to_string(),
+            json!({ "performance_id": p.id, "price_category_id": full, "quantity": n }),
+        ));
     }
     // Interleave formules and single tickets as they would arrive.
     for i in (1..holds.len()).rev() {
         holds.swap(i, rng.next(i + 1));
     }
-    eprintln!("[{label}] opening day: {} orders for {} places ({} in formules)…", holds.len(), opts.opening_places, formule_places);
+    eprintln!(
+        "[{label}] opening day: {} orders for {} places ({} in formules)…",
+        holds.len(),
+        opts.opening_places,
+        formule_places
+    );
     let (out, elapsed) = run_buyers(&base, &token, opts.concurrency, holds).await;
     reports.push(report("opening", label, &out, elapsed, double_sales(&store).await?));
 

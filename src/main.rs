@@ -200,7 +200,17 @@ async fn shutdown_signal() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    if let Command::Bench { command: BenchCommand::Sales { buyers, concurrency, opening_places, no_sqlite, pg } } = &cli.command {
+    if let Command::Bench {
+        command:
+            BenchCommand::Sales {
+                buyers,
+                concurrency,
+                opening_places,
+                no_sqlite,
+                pg,
+            },
+    } = &cli.command
+    {
         let reports = bench::sales(bench::BenchOptions {
             buyers: *buyers,
             concurrency: *concurrency,

@@ -16,6 +16,7 @@ pub mod contacts;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod memo;
 pub mod money;
 pub mod payments;
 pub mod sales;

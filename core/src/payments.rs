@@ -27,10 +27,20 @@ pub struct Tender {
 
 /// Active payment methods.
 pub async fn list_methods(store: &Store) -> Result<Vec<PaymentMethod>> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT code, name FROM payment_methods WHERE active = 1 ORDER BY sort_order, code")
-        .fetch_all(store.pool())
-        .await?;
-    Ok(rows.into_iter().map(|(code, name)| PaymentMethod { code, name }).collect())
+    let memo_key = "payment_methods".to_string();
+    if let Some(v) = store.memo().get::<Vec<PaymentMethod>>(&memo_key) {
+        return Ok(v);
+    }
+    let value: Vec<PaymentMethod> = crate::memo::compute(async {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT code, name FROM payment_methods WHERE active = 1 ORDER BY sort_order, code")
+                .fetch_all(store.pool())
+                .await?;
+        Ok(rows.into_iter().map(|(code, name)| PaymentMethod { code, name }).collect())
+    })
+    .await?;
+    store.memo().put(&memo_key, value.clone());
+    Ok(value)
 }
 
 /// Checks tenders against the amount due: known methods, positive amounts, exact total

@@ -93,6 +93,8 @@ pub struct Store {
     /// Seat plans by layout. A layout's plan never changes once imported (a new plan is a new
     /// layout), so it is read once per process.
     seat_cache: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<i64, std::sync::Arc<Vec<crate::catalog::Seat>>>>>,
+    /// Reference data read by every sale.
+    memo: std::sync::Arc<crate::memo::Memo>,
 }
 
 impl Store {
@@ -131,7 +133,13 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
-        let store = Store { pool, writer, backend, seat_cache: Default::default() };
+        let store = Store {
+            pool,
+            writer,
+            backend,
+            seat_cache: Default::default(),
+            memo: Default::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -157,6 +165,11 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&self.writer).await?,
         }
         Ok(())
+    }
+
+    /// The reference-data cache.
+    pub fn memo(&self) -> &crate::memo::Memo {
+        &self.memo
     }
 
     /// A cached seat plan.
@@ -187,8 +200,9 @@ impl Store {
         Ok(WriteTx {
             tx,
             actor: actor.clone(),
-            changes: 0,
+            pending: Vec::new(),
             backend: self.backend,
+            memo: self.memo.clone(),
         })
     }
 
@@ -247,13 +261,21 @@ impl Change {
 }
 
 /// A write transaction that records audit rows and outbox events with the data they describe.
+/// They are written together at commit, in a couple of multi-row statements, in record order.
 #[derive(Debug)]
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
     actor: Actor,
-    changes: usize,
+    pending: Vec<(Change, Option<EventEnvelope>)>,
     backend: Backend,
+    memo: std::sync::Arc<crate::memo::Memo>,
 }
+
+/// Entities whose changes leave the reference-data cache valid.
+const SALES_ENTITIES: &[&str] = &["cart", "order", "ticket", "payment", "contact", "waitlist", "promo_code", "access"];
+
+/// Rows per multi-row insert (well under both databases' parameter limits).
+const BATCH: usize = 200;
 
 impl WriteTx {
     /// The connection, for the data statements themselves.
@@ -261,7 +283,7 @@ impl WriteTx {
         &mut self.tx
     }
 
-    /// The backend, for the few statements that differ (advisory locks).
+    /// The backend, for the few statements that differ (advisory locks, aggregates).
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -271,44 +293,89 @@ impl WriteTx {
         &self.actor
     }
 
-    /// Records a change: its audit row and, when given, its outbox event.
+    /// Records a change: its audit row and, when given, its outbox event (written at commit).
     pub async fn record(&mut self, change: Change, event: Option<Event>) -> Result<()> {
+        let env = event.map(|e| EventEnvelope::new(&self.actor, e));
+        self.pending.push((change, env));
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<()> {
         let at = crate::time::now_db();
-        sqlx::query(
-            "INSERT INTO audit_log (at, user_id, actor, action, entity, entity_id, before_json, after_json) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&at)
-        .bind(self.actor.user_id)
-        .bind(&self.actor.login)
-        .bind(&change.action)
-        .bind(&change.entity)
-        .bind(change.entity_id.as_deref())
-        .bind(change.before.as_ref().map(|v| v.to_string()))
-        .bind(change.after.as_ref().map(|v| v.to_string()))
-        .execute(&mut *self.tx)
-        .await?;
-        if let Some(event) = event {
-            let env = EventEnvelope::new(&self.actor, event);
-            sqlx::query("INSERT INTO outbox (event_id, occurred_at, kind, actor, payload) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&env.event_id)
-                .bind(&env.occurred_at)
-                .bind(env.event.kind())
-                .bind(&env.actor)
-                .bind(serde_json::to_string(&env)?)
-                .execute(&mut *self.tx)
-                .await?;
+        let pending = std::mem::take(&mut self.pending);
+        for chunk in pending.chunks(BATCH) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let b = i * 8;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7,
+                        b + 8
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO audit_log (at, user_id, actor, action, entity, entity_id, before_json, after_json) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (change, _) in chunk {
+                q = q
+                    .bind(at.clone())
+                    .bind(self.actor.user_id)
+                    .bind(self.actor.login.clone())
+                    .bind(change.action.clone())
+                    .bind(change.entity.clone())
+                    .bind(change.entity_id.clone())
+                    .bind(change.before.as_ref().map(|v| v.to_string()))
+                    .bind(change.after.as_ref().map(|v| v.to_string()));
+            }
+            q.execute(&mut *self.tx).await?;
+            let events: Vec<&EventEnvelope> = chunk.iter().filter_map(|(_, e)| e.as_ref()).collect();
+            if events.is_empty() {
+                continue;
+            }
+            let values: Vec<String> = (0..events.len())
+                .map(|i| {
+                    let b = i * 5;
+                    format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO outbox (event_id, occurred_at, kind, actor, payload) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for env in events {
+                q = q
+                    .bind(env.event_id.clone())
+                    .bind(env.occurred_at.clone())
+                    .bind(env.event.kind())
+                    .bind(env.actor.clone())
+                    .bind(serde_json::to_string(env)?);
+            }
+            q.execute(&mut *self.tx).await?;
         }
-        self.changes += 1;
         Ok(())
     }
 
     /// Commits. A write transaction that recorded nothing is a bug: it is refused.
-    pub async fn commit(self) -> Result<()> {
-        if self.changes == 0 {
+    pub async fn commit(mut self) -> Result<()> {
+        if self.pending.is_empty() {
             return Err(CoreError::Internal("écriture sans trace d'audit refusée".into()));
         }
+        let reference_changed = self.pending.iter().any(|(c, _)| !SALES_ENTITIES.contains(&c.entity.as_str()));
+        self.flush().await?;
         self.tx.commit().await?;
+        if reference_changed {
+            self.memo.clear();
+        }
         Ok(())
     }
 }

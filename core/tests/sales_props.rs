@@ -186,13 +186,20 @@ async fn check_invariants(store: &Store, f: &Fixture) -> Result<(), String> {
             live_stray.0
         ));
     }
-    let general_free = q("SELECT COUNT(*) FROM places WHERE performance_id = $2 AND family = '' AND $1 > 0").await?;
-    if general_free > 6 {
-        return Err(format!("free pool over capacity: {general_free} > 6"));
-    }
-    let group_free = q("SELECT COUNT(*) FROM places WHERE performance_id = $2 AND family = 'group' AND $1 > 0").await?;
-    if group_free > 2 {
-        return Err(format!("group quota over capacity: {group_free} > 2"));
+    // Pools count live places only: an expired hold is free even before the sweep removes it.
+    for (family, cap) in [("", 6), ("group", 2)] {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM places WHERE performance_id = $1 AND family = $2 AND NOT (state = 'held' AND expires_at < $3)",
+        )
+        .bind(f.free.id)
+        .bind(family)
+        .bind(&now)
+        .fetch_one(store.pool())
+        .await
+        .map_err(|e| e.to_string())?;
+        if n > cap {
+            return Err(format!("pool « {family} » over capacity: {n} > {cap}"));
+        }
     }
     Ok(())
 }

@@ -375,7 +375,8 @@ async fn sales_story(w: &World) {
         s,
         &PerformanceQuery {
             season_id: Some(perf.season_id),
-            show_id: None, ..Default::default()
+            show_id: None,
+            ..Default::default()
         },
     )
     .await

@@ -229,7 +229,8 @@ async fn story(store: &Store) {
     assert_eq!((moved.layout_id, moved.capacity, moved.numbered), (l, 3, true));
     let q = catalog::PerformanceQuery {
         season_id: Some(season.id),
-        show_id: None, ..Default::default()
+        show_id: None,
+        ..Default::default()
     };
     assert_eq!(performances::list_performances(store, &q).await.unwrap().len(), 1);
 

@@ -40,10 +40,19 @@ pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<AuthUser
     if !secret.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
-    let row: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-        .bind(hash_secret(secret))
-        .fetch_optional(store.pool())
-        .await?;
+    let hash = hash_secret(secret);
+    let key = format!("token:{hash}");
+    let row: Option<(i64,)> = match store.memo().get::<Option<(i64,)>>(&key) {
+        Some(r) => r,
+        None => {
+            let r: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(&hash)
+                .fetch_optional(store.pool())
+                .await?;
+            store.memo().put(&key, r);
+            r
+        }
+    };
     match row {
         Some((uid,)) => users::auth_user(store, uid).await,
         None => Ok(None),

@@ -269,28 +269,37 @@ pub async fn list_users(store: &Store) -> Result<Vec<User>> {
 
 /// The authenticated view of a user: their permissions. `None` if unknown or disabled.
 pub async fn auth_user(store: &Store, id: i64) -> Result<Option<AuthUser>> {
-    let row: Option<(String, String, i64)> = sqlx::query_as("SELECT login, display_name, active FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await?;
-    let Some((login, display_name, active)) = row else {
-        return Ok(None);
-    };
-    if !flag(active) {
-        return Ok(None);
+    let memo_key = format!("auth_user:{id}");
+    if let Some(v) = store.memo().get::<Option<AuthUser>>(&memo_key) {
+        return Ok(v);
     }
-    let perms: Vec<(String,)> = sqlx::query_as(
-        "SELECT DISTINCT rp.permission FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = $1",
-    )
-    .bind(id)
-    .fetch_all(store.pool())
+    let value: Option<AuthUser> = crate::memo::compute(async {
+        let row: Option<(String, String, i64)> = sqlx::query_as("SELECT login, display_name, active FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?;
+        let Some((login, display_name, active)) = row else {
+            return Ok(None);
+        };
+        if !flag(active) {
+            return Ok(None);
+        }
+        let perms: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT rp.permission FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = $1",
+        )
+        .bind(id)
+        .fetch_all(store.pool())
+        .await?;
+        Ok(Some(AuthUser {
+            id,
+            login,
+            display_name,
+            permissions: perms.into_iter().map(|p| p.0).filter(|p| permissions::is_known(p)).collect(),
+        }))
+    })
     .await?;
-    Ok(Some(AuthUser {
-        id,
-        login,
-        display_name,
-        permissions: perms.into_iter().map(|p| p.0).filter(|p| permissions::is_known(p)).collect(),
-    }))
+    store.memo().put(&memo_key, value.clone());
+    Ok(value)
 }
 
 /// Checks a login and password. Failures are audited; the caller throttles.

@@ -311,7 +311,11 @@ pub async fn list_performances(store: &Store, q: &PerformanceQuery) -> Result<Ve
             conds.push(format!("{col} = ${}", binds.len()));
         }
     }
-    let filter = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
     let sql = format!(
         "SELECT p.id, p.show_id, s.name, s.season_id, h.id, h.name, l.id, l.name, l.numbered, l.capacity, p.starts_at, \
          p.web_sale_opens_at, p.web_sale_closes_at, p.cancelled \
@@ -330,7 +334,11 @@ pub async fn list_performances(store: &Store, q: &PerformanceQuery) -> Result<Ve
                 .fetch_all(store.pool())
                 .await?
         }
-        None => sqlx::query_as("SELECT performance_id, family, places FROM quotas ORDER BY family").fetch_all(store.pool()).await?,
+        None => {
+            sqlx::query_as("SELECT performance_id, family, places FROM quotas ORDER BY family")
+                .fetch_all(store.pool())
+                .await?
+        }
     };
     Ok(rows
         .into_iter()
@@ -382,9 +390,24 @@ pub async fn list_performances(store: &Store, q: &PerformanceQuery) -> Result<Ve
 
 /// One performance.
 pub async fn get_performance(store: &Store, id: i64) -> Result<Performance> {
-    list_performances(store, &PerformanceQuery { performance_id: Some(id), ..Default::default() })
+    let memo_key = format!("performance:{id}");
+    if let Some(v) = store.memo().get::<Performance>(&memo_key) {
+        return Ok(v);
+    }
+    let value: Performance = crate::memo::compute(async {
+        list_performances(
+            store,
+            &PerformanceQuery {
+                performance_id: Some(id),
+                ..Default::default()
+            },
+        )
         .await?
         .into_iter()
         .next()
         .ok_or_else(|| CoreError::NotFound(format!("séance {id}")))
+    })
+    .await?;
+    store.memo().put(&memo_key, value.clone());
+    Ok(value)
 }

@@ -181,7 +181,18 @@ pub async fn seats_shared(store: &Store, layout_id: i64) -> Result<std::sync::Ar
             .await?;
     let seats: Vec<Seat> = rows
         .into_iter()
-        .map(|(id, row, number, side, zone, pmr, x, y)| Seat { id, spec: SeatSpec { row, number, side, zone, pmr: flag(pmr), x, y } })
+        .map(|(id, row, number, side, zone, pmr, x, y)| Seat {
+            id,
+            spec: SeatSpec {
+                row,
+                number,
+                side,
+                zone,
+                pmr: flag(pmr),
+                x,
+                y,
+            },
+        })
         .collect();
     let shared = std::sync::Arc::new(seats);
     if !shared.is_empty() {

@@ -143,19 +143,28 @@ pub async fn create_price_category(
 
 /// Every price category in display order.
 pub async fn list_price_categories(store: &Store) -> Result<Vec<PriceCategory>> {
-    let rows: Vec<(i64, String, String, i64)> =
-        sqlx::query_as("SELECT id, code, name, needs_proof FROM price_categories ORDER BY sort_order, id")
-            .fetch_all(store.pool())
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, code, name, p)| PriceCategory {
-            id,
-            code,
-            name,
-            needs_proof: flag(p),
-        })
-        .collect())
+    let memo_key = "price_categories".to_string();
+    if let Some(v) = store.memo().get::<Vec<PriceCategory>>(&memo_key) {
+        return Ok(v);
+    }
+    let value: Vec<PriceCategory> = crate::memo::compute(async {
+        let rows: Vec<(i64, String, String, i64)> =
+            sqlx::query_as("SELECT id, code, name, needs_proof FROM price_categories ORDER BY sort_order, id")
+                .fetch_all(store.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, code, name, p)| PriceCategory {
+                id,
+                code,
+                name,
+                needs_proof: flag(p),
+            })
+            .collect())
+    })
+    .await?;
+    store.memo().put(&memo_key, value.clone());
+    Ok(value)
 }
 
 /// Sets one cell of a season's grid (creates or replaces it).

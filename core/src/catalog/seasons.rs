@@ -28,21 +28,30 @@ impl Season {
 
 /// Every season, newest first.
 pub async fn list_seasons(store: &Store) -> Result<Vec<Season>> {
-    let rows: Vec<(i64, String, String, String)> =
-        sqlx::query_as("SELECT id, name, starts_on, ends_on FROM seasons ORDER BY starts_on DESC")
-            .fetch_all(store.pool())
-            .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, name, s, e)| {
-            Some(Season {
-                id,
-                name,
-                starts_on: time::date_from_db(&s)?,
-                ends_on: time::date_from_db(&e)?,
+    let memo_key = "seasons".to_string();
+    if let Some(v) = store.memo().get::<Vec<Season>>(&memo_key) {
+        return Ok(v);
+    }
+    let value: Vec<Season> = crate::memo::compute(async {
+        let rows: Vec<(i64, String, String, String)> =
+            sqlx::query_as("SELECT id, name, starts_on, ends_on FROM seasons ORDER BY starts_on DESC")
+                .fetch_all(store.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, name, s, e)| {
+                Some(Season {
+                    id,
+                    name,
+                    starts_on: time::date_from_db(&s)?,
+                    ends_on: time::date_from_db(&e)?,
+                })
             })
-        })
-        .collect())
+            .collect())
+    })
+    .await?;
+    store.memo().put(&memo_key, value.clone());
+    Ok(value)
 }
 
 /// One season by id.

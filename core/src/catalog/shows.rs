@@ -312,14 +312,23 @@ pub async fn list_shows(store: &Store, season_id: Option<i64>, include_archived:
 
 /// One show.
 pub async fn get_show(store: &Store, id: i64) -> Result<Show> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM shows WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await?;
-    match row {
-        Some(r) => from_row(&r),
-        None => Err(CoreError::NotFound(format!("spectacle {id}"))),
+    let memo_key = format!("show:{id}");
+    if let Some(v) = store.memo().get::<Show>(&memo_key) {
+        return Ok(v);
     }
+    let value: Show = crate::memo::compute(async {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM shows WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?;
+        match row {
+            Some(r) => from_row(&r),
+            None => Err(CoreError::NotFound(format!("spectacle {id}"))),
+        }
+    })
+    .await?;
+    store.memo().put(&memo_key, value.clone());
+    Ok(value)
 }
 
 async fn insert(tx: &mut crate::WriteTx, s: &Show) -> Result<i64> {
@@ -514,30 +523,39 @@ pub async fn set_show_price(store: &Store, actor: &Actor, show_id: i64, price_ca
 
 /// A show's prices: its special prices, else the grid of its season for its category.
 pub async fn show_prices(store: &Store, show: &Show) -> Result<Vec<ShowPrice>> {
-    let cats = super::prices::list_price_categories(store).await?;
-    let grid = super::prices::grid(store, show.season_id).await?;
-    let special: Vec<(i64, i64)> = sqlx::query_as("SELECT price_category_id, amount_cents FROM show_prices WHERE show_id = $1")
-        .bind(show.id)
-        .fetch_all(store.pool())
-        .await?;
-    Ok(cats
-        .into_iter()
-        .filter_map(|c| {
-            let sp = special.iter().find(|(pc, _)| *pc == c.id).map(|(_, a)| Money(*a));
-            let gp = grid
-                .iter()
-                .find(|g| g.tier == show.tier && g.price_category_id == c.id)
-                .map(|g| g.amount);
-            let amount = sp.or(gp)?;
-            Some(ShowPrice {
-                price_category_id: c.id,
-                code: c.code,
-                name: c.name,
-                amount,
-                special: sp.is_some(),
+    let memo_key = format!("show_prices:{}", show.id);
+    if let Some(v) = store.memo().get::<Vec<ShowPrice>>(&memo_key) {
+        return Ok(v);
+    }
+    let value: Vec<ShowPrice> = crate::memo::compute(async {
+        let cats = super::prices::list_price_categories(store).await?;
+        let grid = super::prices::grid(store, show.season_id).await?;
+        let special: Vec<(i64, i64)> = sqlx::query_as("SELECT price_category_id, amount_cents FROM show_prices WHERE show_id = $1")
+            .bind(show.id)
+            .fetch_all(store.pool())
+            .await?;
+        Ok(cats
+            .into_iter()
+            .filter_map(|c| {
+                let sp = special.iter().find(|(pc, _)| *pc == c.id).map(|(_, a)| Money(*a));
+                let gp = grid
+                    .iter()
+                    .find(|g| g.tier == show.tier && g.price_category_id == c.id)
+                    .map(|g| g.amount);
+                let amount = sp.or(gp)?;
+                Some(ShowPrice {
+                    price_category_id: c.id,
+                    code: c.code,
+                    name: c.name,
+                    amount,
+                    special: sp.is_some(),
+                })
             })
-        })
-        .collect())
+            .collect())
+    })
+    .await?;
+    store.memo().put(&memo_key, value.clone());
+    Ok(value)
 }
 
 #[cfg(test)]

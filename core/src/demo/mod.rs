@@ -93,7 +93,8 @@ pub async fn load(store: &Store, today: NaiveDate) -> Result<DemoReport> {
         store,
         &crate::catalog::PerformanceQuery {
             season_id: Some(season.id),
-            show_id: None, ..Default::default()
+            show_id: None,
+            ..Default::default()
         },
     )
     .await?

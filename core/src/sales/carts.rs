@@ -281,29 +281,33 @@ pub async fn create_cart(store: &Store, actor: &Actor, channel: &str, ttl_second
 /// « panier expiré » when this cart's time is up (its holds are then already released).
 pub(crate) async fn open_cart_tx(store: &Store, actor: &Actor, cart_id: i64) -> Result<(WriteTx, String)> {
     let mut tx = store.write(actor).await?;
-    let expired = inventory::expire_holds(&mut tx).await?;
-    for c in &expired {
-        tx.record(Change::new("cart.expire", "cart", c), Some(Event::CartExpired { cart_id: *c }))
-            .await?;
-    }
-    let row: Option<(String, String)> = sqlx::query_as("SELECT status, channel FROM carts WHERE id = $1")
+    // Expired holds of other carts need no sweep here: every hold statement treats them as
+    // free (the background task tidies them up). Only this cart's own expiry matters.
+    let row: Option<(String, String, String)> = sqlx::query_as("SELECT status, channel, expires_at FROM carts WHERE id = $1")
         .bind(cart_id)
         .fetch_optional(tx.conn())
         .await?;
     match row {
         None => Err(CoreError::NotFound(format!("panier {cart_id}"))),
-        Some((status, _)) if status == "expired" => {
-            // Keep the sweep (holds released) even though this call fails.
-            if !expired.is_empty() {
-                tx.commit().await?;
+        Some((status, _, expires_at)) if status == "expired" || (status == "open" && expires_at < time::now_db()) => {
+            if status == "open" {
+                // Release its holds now and say so.
+                let expired = inventory::expire_holds(&mut tx).await?;
+                for c in &expired {
+                    tx.record(Change::new("cart.expire", "cart", c), Some(Event::CartExpired { cart_id: *c }))
+                        .await?;
+                }
+                if !expired.is_empty() {
+                    tx.commit().await?;
+                }
             }
             Err(CoreError::Gone("panier expiré : les places ont été libérées".into()))
         }
-        Some((status, _)) if status != "open" => Err(CoreError::Conflict(format!(
+        Some((status, _, _)) if status != "open" => Err(CoreError::Conflict(format!(
             "panier déjà {}",
             if status == "ordered" { "commandé" } else { "fermé" }
         ))),
-        Some((_, channel)) => Ok((tx, channel)),
+        Some((_, channel, _)) => Ok((tx, channel)),
     }
 }
 

@@ -99,7 +99,14 @@ pub async fn plan(store: &Store, layout_id: i64) -> Result<Vec<PlanSeat>> {
     Ok(plans::seats_shared(store, layout_id)
         .await?
         .iter()
-        .map(|s| PlanSeat { id: s.id, row: s.spec.row.clone(), side: s.spec.side.clone(), pmr: s.spec.pmr, x: s.spec.x, y: s.spec.y })
+        .map(|s| PlanSeat {
+            id: s.id,
+            row: s.spec.row.clone(),
+            side: s.spec.side.clone(),
+            pmr: s.spec.pmr,
+            x: s.spec.x,
+            y: s.spec.y,
+        })
         .collect())
 }
 
@@ -107,12 +114,19 @@ pub async fn plan(store: &Store, layout_id: i64) -> Result<Vec<PlanSeat>> {
 /// fetching hundreds of rows one by one costs more than the whole rest of a hold.
 pub async fn taken_seats(tx: &mut WriteTx, performance_id: i64) -> Result<HashMap<i64, (String, String)>> {
     let sql = match tx.backend() {
-        Backend::Sqlite => "SELECT group_concat(seat_id || ':' || state || ':' || family, ',') FROM places WHERE performance_id = $1 AND seat_id IS NOT NULL",
+        Backend::Sqlite => "SELECT group_concat(seat_id || ':' || (CASE WHEN state = 'held' AND expires_at < $2 THEN 'quota' ELSE state END) || ':' || family, ',') \
+             FROM places WHERE performance_id = $1 AND seat_id IS NOT NULL AND NOT (state = 'held' AND expires_at < $3 AND family = '')",
         Backend::Postgres => {
-            "SELECT string_agg(seat_id::text || ':' || state || ':' || family, ',') FROM places WHERE performance_id = $1 AND seat_id IS NOT NULL"
+            "SELECT string_agg(seat_id::text || ':' || (CASE WHEN state = 'held' AND expires_at < $2 THEN 'quota' ELSE state END) || ':' || family, ',') \
+             FROM places WHERE performance_id = $1 AND seat_id IS NOT NULL AND NOT (state = 'held' AND expires_at < $3 AND family = '')"
         }
     };
-    let (joined,): (Option<String>,) = sqlx::query_as(sql).bind(performance_id).fetch_one(tx.conn()).await?;
+    let (joined,): (Option<String>,) = sqlx::query_as(sql)
+        .bind(performance_id)
+        .bind(time::now_db())
+        .bind(time::now_db())
+        .fetch_one(tx.conn())
+        .await?;
     Ok(parse_taken(joined.as_deref().unwrap_or("")))
 }
 
@@ -136,9 +150,10 @@ pub async fn free_left(tx: &mut WriteTx, perf: &Performance, family: &str) -> Re
     } else {
         perf.quotas.iter().find(|q| q.family == family).map(|q| q.places).unwrap_or(0)
     };
-    let (taken,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND family = $2 AND seat_id IS NULL")
+    let (taken,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND family = $2 AND seat_id IS NULL AND NOT (state = 'held' AND expires_at < $3)")
         .bind(perf.id)
         .bind(family)
+        .bind(time::now_db())
         .fetch_one(tx.conn())
         .await?;
     Ok((capacity - taken).max(0))
@@ -177,12 +192,16 @@ pub async fn hold_seats(tx: &mut WriteTx, perf: &Performance, family: &str, seat
         let affected = if family.is_empty() {
             sqlx::query(
                 "INSERT INTO places (performance_id, seat_id, family, state, cart_item_id, expires_at, created_at) \
-                 VALUES ($1, $2, '', 'held', $3, $4, $5) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, '', 'held', $3, $4, $5) \
+                 ON CONFLICT (performance_id, seat_id) DO UPDATE SET state = 'held', cart_item_id = excluded.cart_item_id, \
+                 expires_at = excluded.expires_at, ticket_id = NULL \
+                 WHERE places.state = 'held' AND places.family = '' AND places.expires_at < $6",
             )
             .bind(perf.id)
             .bind(seat_id)
             .bind(item_id)
             .bind(expires_at)
+            .bind(&now)
             .bind(&now)
             .execute(tx.conn())
             .await?
@@ -190,13 +209,14 @@ pub async fn hold_seats(tx: &mut WriteTx, perf: &Performance, family: &str, seat
         } else {
             sqlx::query(
                 "UPDATE places SET state = 'held', cart_item_id = $1, expires_at = $2 \
-                 WHERE performance_id = $3 AND seat_id = $4 AND state = 'quota' AND family = $5",
+                 WHERE performance_id = $3 AND seat_id = $4 AND family = $5 AND (state = 'quota' OR (state = 'held' AND expires_at < $6))",
             )
             .bind(item_id)
             .bind(expires_at)
             .bind(perf.id)
             .bind(seat_id)
             .bind(family)
+            .bind(&now)
             .execute(tx.conn())
             .await?
             .rows_affected()

@@ -173,7 +173,8 @@ pub async fn list_performances(
         &state.store,
         &PerformanceQuery {
             season_id,
-            show_id: f.show, ..Default::default()
+            show_id: f.show,
+            ..Default::default()
         },
     )
     .await?;

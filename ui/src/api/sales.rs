@@ -98,7 +98,8 @@ async fn alternatives(state: &SharedState, performance_id: i64) -> Vec<i64> {
         &state.store,
         &PerformanceQuery {
             season_id: None,
-            show_id: Some(p.show_id), ..Default::default()
+            show_id: Some(p.show_id),
+            ..Default::default()
         },
     )
     .await

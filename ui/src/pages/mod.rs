@@ -207,7 +207,8 @@ async fn home(State(state): State<SharedState>, user: PageUser) -> AppResult<Res
             &state.store,
             &PerformanceQuery {
                 season_id: Some(s.id),
-                show_id: None, ..Default::default()
+                show_id: None,
+                ..Default::default()
             },
         )
         .await

@@ -49,9 +49,16 @@ async fn list(State(state): State<SharedState>, user: PageUser, Query(q): Query<
             .map_err(page_err)?
             .map(|s| s.id),
     };
-    let list = performances::list_performances(store, &PerformanceQuery { season_id, show_id, ..Default::default() })
-        .await
-        .map_err(page_err)?;
+    let list = performances::list_performances(
+        store,
+        &PerformanceQuery {
+            season_id,
+            show_id,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(page_err)?;
     let rows: Vec<_> = list.iter().map(row).collect();
     let show_ctx = show.map(|s| context! { id => s.id, name => s.name });
     page(

@@ -39,9 +39,16 @@ async fn list(State(state): State<SharedState>, user: PageUser, Query(q): Query<
         .or(current.map(|s| s.id))
         .or(all_seasons.first().map(|s| s.id));
     let list = shows::list_shows(store, season_id, true).await.map_err(page_err)?;
-    let perfs = performances::list_performances(store, &PerformanceQuery { season_id, show_id: None, ..Default::default() })
-        .await
-        .map_err(page_err)?;
+    let perfs = performances::list_performances(
+        store,
+        &PerformanceQuery {
+            season_id,
+            show_id: None,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(page_err)?;
     let rows: Vec<_> = list
         .iter()
         .map(|s| {
