@@ -87,7 +87,7 @@ pub struct Store {
     /// Reads (several connections).
     pool: AnyPool,
     /// Writes: on SQLite a single connection, so write transactions queue instead of failing
-    /// on lock upgrades; on PostgreSQL the same pool as reads.
+    /// on lock upgrades; on PostgreSQL a pool of its own.
     writer: AnyPool,
     backend: Backend,
     /// Seat plans by layout. A layout's plan never changes once imported (a new plan is a new
@@ -125,12 +125,13 @@ impl Store {
                 (reader, writer)
             }
             Backend::Postgres => {
-                let pool = AnyPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(opts)
-                    .await?;
-                (pool.clone(), pool)
+                // Separate pools: a write transaction may read through the reader pool while it
+                // holds its writer connection; sharing one pool would let writers exhaust it and
+                // wait on each other forever.
+                let options = || AnyPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(30));
+                let writer = options().connect_with(opts.clone()).await?;
+                let reader = options().connect_with(opts).await?;
+                (reader, writer)
             }
         };
         let store = Store {

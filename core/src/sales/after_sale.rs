@@ -65,6 +65,17 @@ async fn cancel_ticket(tx: &mut WriteTx, ticket_id: i64, order_id: i64, performa
     .await
 }
 
+/// Takes the inventory locks of several performances in id order (no lock cycles).
+async fn lock_in_order(tx: &mut WriteTx, perfs: impl Iterator<Item = i64>) -> Result<()> {
+    let mut ids: Vec<i64> = perfs.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        inventory::lock(tx, id).await?;
+    }
+    Ok(())
+}
+
 /// Cancels an order: every valid ticket is cancelled and its place freed. Money is not
 /// touched: refund separately.
 pub async fn cancel_order(store: &Store, actor: &Actor, order_id: i64) -> Result<Order> {
@@ -74,8 +85,8 @@ pub async fn cancel_order(store: &Store, actor: &Actor, order_id: i64) -> Result
     }
     let mut tx = store.write(actor).await?;
     let perfs: Vec<(i64, i64, Option<i64>)> = valid_ticket_ids(&mut tx, order_id).await?;
+    lock_in_order(&mut tx, perfs.iter().map(|p| p.1)).await?;
     for (tid, perf, seat) in &perfs {
-        inventory::lock(&mut tx, *perf).await?;
         cancel_ticket(&mut tx, *tid, order_id, *perf, *seat).await?;
     }
     sqlx::query("UPDATE orders SET status = 'cancelled' WHERE id = $1")
@@ -126,8 +137,9 @@ pub async fn refund(store: &Store, actor: &Actor, order_id: i64, input: &RefundI
     let mut tx = store.write(actor).await?;
     record_payment(&mut tx, order_id, &input.method, Money(-amount.0), actor.user_id).await?;
     if input.cancel_tickets.unwrap_or(false) {
-        for (tid, perf, seat) in valid_ticket_ids(&mut tx, order_id).await? {
-            inventory::lock(&mut tx, perf).await?;
+        let tickets = valid_ticket_ids(&mut tx, order_id).await?;
+        lock_in_order(&mut tx, tickets.iter().map(|t| t.1)).await?;
+        for (tid, perf, seat) in tickets {
             cancel_ticket(&mut tx, tid, order_id, perf, seat).await?;
             super::waitlist::notify_in_tx(&mut tx, perf).await?;
         }

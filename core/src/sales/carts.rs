@@ -710,6 +710,12 @@ async fn add_formule(
         },
     )
     .await?;
+    // Lock every performance first, in id order, so two formules never wait on each other.
+    let mut lock_ids: Vec<i64> = perfs.iter().map(|p| p.id).collect();
+    lock_ids.sort_unstable();
+    for id in lock_ids {
+        inventory::lock(&mut tx, id).await?;
+    }
     let mut messages = Vec::new();
     for p in &perfs {
         check_on_sale(p, &channel)?;
