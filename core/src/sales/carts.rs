@@ -312,7 +312,7 @@ pub(crate) async fn open_cart_tx(store: &Store, actor: &Actor, cart_id: i64) -> 
 }
 
 /// Pushes the cart's expiry to now + ttl, for the cart and its holds.
-async fn refresh(tx: &mut WriteTx, cart_id: i64, ttl_seconds: i64) -> Result<String> {
+pub(super) async fn refresh(tx: &mut WriteTx, cart_id: i64, ttl_seconds: i64) -> Result<String> {
     let expires = time::to_db(Utc::now() + Duration::seconds(ttl_seconds));
     sqlx::query("UPDATE carts SET expires_at = $1 WHERE id = $2")
         .bind(&expires)
@@ -344,22 +344,22 @@ pub fn check_on_sale(perf: &Performance, channel: &str) -> Result<()> {
     Ok(())
 }
 
-struct NewItem<'a> {
-    cart_id: i64,
-    kind: &'a str,
-    performance_id: Option<i64>,
-    seat_id: Option<i64>,
-    family: &'a str,
-    price_category_id: Option<i64>,
-    product_id: Option<i64>,
-    parent_item_id: Option<i64>,
-    unit: Money,
-    vat_rate_bp: i64,
-    quantity: i64,
-    spectator: &'a str,
+pub(super) struct NewItem<'a> {
+    pub(super) cart_id: i64,
+    pub(super) kind: &'a str,
+    pub(super) performance_id: Option<i64>,
+    pub(super) seat_id: Option<i64>,
+    pub(super) family: &'a str,
+    pub(super) price_category_id: Option<i64>,
+    pub(super) product_id: Option<i64>,
+    pub(super) parent_item_id: Option<i64>,
+    pub(super) unit: Money,
+    pub(super) vat_rate_bp: i64,
+    pub(super) quantity: i64,
+    pub(super) spectator: &'a str,
 }
 
-async fn insert_item(tx: &mut WriteTx, i: NewItem<'_>) -> Result<i64> {
+pub(super) async fn insert_item(tx: &mut WriteTx, i: NewItem<'_>) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO cart_items (cart_id, kind, performance_id, seat_id, family, price_category_id, product_id, parent_item_id, unit_cents, vat_rate_bp, quantity, spectator, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
@@ -385,7 +385,7 @@ async fn insert_item(tx: &mut WriteTx, i: NewItem<'_>) -> Result<i64> {
 /// Places tickets of one performance into the cart: holds seats (picked, or best available
 /// side by side) or free places. Returns the allocator's message when the party had to be split.
 #[allow(clippy::too_many_arguments)]
-async fn hold_tickets(
+pub(super) async fn hold_tickets(
     store: &Store,
     tx: &mut WriteTx,
     cart_id: i64,
@@ -590,159 +590,7 @@ pub async fn add_tickets(
     Ok((get_cart(store, cart_id).await?, message))
 }
 
-/// Adds a product: a formule with its chosen performances (one ticket per show at the
-/// formule price for the show's category), a pass, a card, a billet suspendu, an annex
-/// product or a gift card.
-pub async fn add_product(
-    store: &Store,
-    actor: &Actor,
-    cart_id: i64,
-    req: &ProductRequest,
-    ttl_seconds: i64,
-) -> Result<(Cart, Option<String>)> {
-    let product = prices::list_products(store, None)
-        .await?
-        .into_iter()
-        .find(|p| p.id == req.product_id && p.active)
-        .ok_or_else(|| CoreError::invalid("product_id", "produit inconnu"))?;
-    let qty = req.quantity.unwrap_or(1);
-    if !(1..=50).contains(&qty) {
-        return Err(CoreError::invalid("quantity", "quantité entre 1 et 50"));
-    }
-    if product.kind == "formule" {
-        return add_formule(store, actor, cart_id, &product, req, ttl_seconds).await;
-    }
-    let unit = match product.kind.as_str() {
-        "gift_card" => req
-            .amount
-            .filter(|a| a.0 > 0)
-            .ok_or_else(|| CoreError::invalid("amount", "montant de la carte cadeau obligatoire"))?,
-        _ if req.reduced.unwrap_or(false) => product
-            .reduced_price
-            .ok_or_else(|| CoreError::invalid("reduced", "pas de prix réduit pour ce produit"))?,
-        _ => product.price.ok_or_else(|| CoreError::invalid("product_id", "produit sans prix"))?,
-    };
-    let (mut tx, _) = open_cart_tx(store, actor, cart_id).await?;
-    refresh(&mut tx, cart_id, ttl_seconds).await?;
-    let id = insert_item(
-        &mut tx,
-        NewItem {
-            cart_id,
-            kind: "product",
-            performance_id: None,
-            seat_id: None,
-            family: "",
-            price_category_id: None,
-            product_id: Some(product.id),
-            parent_item_id: None,
-            unit,
-            vat_rate_bp: product.vat_rate_bp,
-            quantity: qty,
-            spectator: "",
-        },
-    )
-    .await?;
-    tx.record(
-        Change::new("cart.add_product", "cart", cart_id)
-            .after(&serde_json::json!({ "item_id": id, "product_id": product.id, "quantity": qty })),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((get_cart(store, cart_id).await?, None))
-}
-
-async fn add_formule(
-    store: &Store,
-    actor: &Actor,
-    cart_id: i64,
-    product: &prices::Product,
-    req: &ProductRequest,
-    ttl_seconds: i64,
-) -> Result<(Cart, Option<String>)> {
-    let size = product.size.unwrap_or(0) as usize;
-    let ids = req.performance_ids.clone().unwrap_or_default();
-    if ids.len() != size {
-        return Err(CoreError::invalid(
-            "performance_ids",
-            format!("une {} compte {size} spectacles : {} séance(s) choisie(s)", product.name, ids.len()),
-        ));
-    }
-    let cats = prices::list_price_categories(store).await?;
-    let cat = match req.price_category_id {
-        Some(id) => cats.iter().find(|c| c.id == id),
-        None => cats.iter().find(|c| c.code == "full"),
-    }
-    .ok_or_else(|| CoreError::invalid("price_category_id", "tarif inconnu"))?;
-    let mut perfs = Vec::new();
-    for id in &ids {
-        let p = performances::get_performance(store, *id)
-            .await
-            .map_err(|_| CoreError::invalid("performance_ids", format!("séance {id} introuvable")))?;
-        if perfs.iter().any(|q: &Performance| q.show_id == p.show_id) {
-            return Err(CoreError::invalid(
-                "performance_ids",
-                format!("une seule séance par spectacle (« {} » choisi deux fois)", p.show_name),
-            ));
-        }
-        perfs.push(p);
-    }
-    let (mut tx, channel) = open_cart_tx(store, actor, cart_id).await?;
-    if channel == "web" && cat.needs_proof {
-        return Err(CoreError::Conflict(format!("le tarif « {} » exige un justificatif", cat.name)));
-    }
-    let expires = refresh(&mut tx, cart_id, ttl_seconds).await?;
-    let parent = insert_item(
-        &mut tx,
-        NewItem {
-            cart_id,
-            kind: "product",
-            performance_id: None,
-            seat_id: None,
-            family: "",
-            price_category_id: Some(cat.id),
-            product_id: Some(product.id),
-            parent_item_id: None,
-            unit: Money(0),
-            vat_rate_bp: product.vat_rate_bp,
-            quantity: 1,
-            spectator: "",
-        },
-    )
-    .await?;
-    // Lock every performance first, in id order, so two formules never wait on each other.
-    let mut lock_ids: Vec<i64> = perfs.iter().map(|p| p.id).collect();
-    lock_ids.sort_unstable();
-    for id in lock_ids {
-        inventory::lock(&mut tx, id).await?;
-    }
-    let mut messages = Vec::new();
-    for p in &perfs {
-        check_on_sale(p, &channel)?;
-        let (unit, vat) = ticket_price(store, p.show_id, cat.id).await?;
-        if let Some(m) = hold_tickets(
-            store,
-            &mut tx,
-            cart_id,
-            p,
-            "",
-            1,
-            None,
-            false,
-            false,
-            &[(Some(cat.id), unit, vat)],
-            (Some(product.id), Some(parent)),
-            &[],
-            &expires,
-        )
-        .await?
-        {
-            messages.push(m);
-        }
-    }
-    tx.commit().await?;
-    Ok((get_cart(store, cart_id).await?, (!messages.is_empty()).then(|| messages.join(" "))))
-}
+pub use super::products::add_product;
 
 /// Removes a line (and, for a formule, its tickets), releasing their places.
 pub async fn remove_item(store: &Store, actor: &Actor, cart_id: i64, item_id: i64) -> Result<Cart> {

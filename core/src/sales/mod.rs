@@ -7,6 +7,7 @@
 pub mod after_sale;
 pub mod carts;
 pub mod orders;
+pub mod products;
 pub mod promo;
 pub mod waitlist;
 
