@@ -382,6 +382,45 @@ pub(super) async fn insert_item(tx: &mut WriteTx, i: NewItem<'_>) -> Result<i64>
     Ok(id)
 }
 
+/// Inserts several lines in one statement; returns (item id, seat id) of each.
+pub(super) async fn insert_items(tx: &mut WriteTx, items: &[NewItem<'_>]) -> Result<Vec<(i64, Option<i64>)>> {
+    let mut out = Vec::with_capacity(items.len());
+    for chunk in items.chunks(50) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|k| {
+                let b = k * 13;
+                let ps: Vec<String> = (1..=13).map(|i| format!("${}", b + i)).collect();
+                format!("({})", ps.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO cart_items (cart_id, kind, performance_id, seat_id, family, price_category_id, product_id, parent_item_id, unit_cents, vat_rate_bp, quantity, spectator, created_at) \
+             VALUES {} RETURNING id, seat_id",
+            values.join(", ")
+        );
+        let now = time::now_db();
+        let mut q = sqlx::query_as::<_, (i64, Option<i64>)>(&sql);
+        for i in chunk {
+            q = q
+                .bind(i.cart_id)
+                .bind(i.kind)
+                .bind(i.performance_id)
+                .bind(i.seat_id)
+                .bind(i.family)
+                .bind(i.price_category_id)
+                .bind(i.product_id)
+                .bind(i.parent_item_id)
+                .bind(i.unit.0)
+                .bind(i.vat_rate_bp)
+                .bind(i.quantity)
+                .bind(i.spectator)
+                .bind(now.clone());
+        }
+        out.extend(q.fetch_all(tx.conn()).await?);
+    }
+    Ok(out)
+}
+
 /// Places tickets of one performance into the cart: holds seats (picked, or best available
 /// side by side) or free places. Returns the allocator's message when the party had to be split.
 #[allow(clippy::too_many_arguments)]
@@ -453,11 +492,11 @@ pub(super) async fn hold_tickets(
         }
         vec![None; n]
     };
-    let mut item_ids = Vec::new();
-    for (k, seat) in seats.iter().enumerate() {
-        let (price_category_id, unit, vat) = prices[k];
-        let id = insert_item(
-            tx,
+    let items: Vec<NewItem> = seats
+        .iter()
+        .enumerate()
+        .map(|(k, seat)| {
+            let (price_category_id, unit, vat) = prices[k];
             NewItem {
                 cart_id,
                 kind: "ticket",
@@ -471,13 +510,14 @@ pub(super) async fn hold_tickets(
                 vat_rate_bp: vat,
                 quantity: 1,
                 spectator: spectators.get(k).map(String::as_str).unwrap_or(""),
-            },
-        )
-        .await?;
-        item_ids.push(id);
-    }
+            }
+        })
+        .collect();
+    let inserted = insert_items(tx, &items).await?;
+    let item_ids: Vec<i64> = inserted.iter().map(|(id, _)| *id).collect();
     if perf.numbered {
-        let pairs: Vec<(i64, i64)> = seats.iter().zip(&item_ids).filter_map(|(s, i)| s.map(|s| (s, *i))).collect();
+        // Items come back with their seat: pair them by seat, not by position.
+        let pairs: Vec<(i64, i64)> = inserted.iter().filter_map(|(id, seat)| seat.map(|s| (s, *id))).collect();
         inventory::hold_seats(tx, perf, family, &pairs, expires).await?;
     } else {
         inventory::hold_free(tx, perf, family, &item_ids, expires).await?;

@@ -171,15 +171,19 @@ pub async fn hold_free(tx: &mut WriteTx, perf: &Performance, family: &str, item_
         }));
     }
     let now = time::now_db();
-    for item in item_ids {
-        sqlx::query("INSERT INTO places (performance_id, seat_id, family, state, cart_item_id, expires_at, created_at) VALUES ($1, NULL, $2, 'held', $3, $4, $5)")
-            .bind(perf.id)
-            .bind(family)
-            .bind(item)
-            .bind(expires_at)
-            .bind(&now)
-            .execute(tx.conn())
-            .await?;
+    for chunk in item_ids.chunks(100) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|k| format!("($1, NULL, $2, 'held', ${}, $3, $4)", k + 5))
+            .collect();
+        let sql = format!(
+            "INSERT INTO places (performance_id, seat_id, family, state, cart_item_id, expires_at, created_at) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(perf.id).bind(family).bind(expires_at).bind(&now);
+        for item in chunk {
+            q = q.bind(*item);
+        }
+        q.execute(tx.conn()).await?;
     }
     Ok(())
 }
@@ -187,6 +191,9 @@ pub async fn hold_free(tx: &mut WriteTx, perf: &Performance, family: &str, item_
 /// Holds given seats, one per cart item. A general-sale seat must have no row (the unique key
 /// refuses a second insert); a quota seat must be set aside for `family`.
 pub async fn hold_seats(tx: &mut WriteTx, perf: &Performance, family: &str, seats: &[(i64, i64)], expires_at: &str) -> Result<()> {
+    if family.is_empty() {
+        return hold_general_seats(tx, perf, seats, expires_at).await;
+    }
     let now = time::now_db();
     for (seat_id, item_id) in seats {
         let affected = if family.is_empty() {
@@ -230,6 +237,52 @@ pub async fn hold_seats(tx: &mut WriteTx, perf: &Performance, family: &str, seat
                 .map(|(r, n)| format!("rang {r} n° {n}"))
                 .unwrap_or_else(|| format!("siège {seat_id}"));
             return Err(CoreError::Conflict(format!("le siège {label} n'est plus disponible")));
+        }
+    }
+    Ok(())
+}
+
+/// General-sale seats in one upsert per 100: a seat with no row, or whose general hold has
+/// expired, is taken; any other seat makes the whole hold fail (the caller's transaction rolls
+/// back) with that seat named.
+async fn hold_general_seats(tx: &mut WriteTx, perf: &Performance, seats: &[(i64, i64)], expires_at: &str) -> Result<()> {
+    let now = time::now_db();
+    for chunk in seats.chunks(100) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|k| format!("($1, ${}, '', 'held', ${}, $2, $3)", 5 + 2 * k, 6 + 2 * k))
+            .collect();
+        let sql = format!(
+            "INSERT INTO places (performance_id, seat_id, family, state, cart_item_id, expires_at, created_at) VALUES {} \
+             ON CONFLICT (performance_id, seat_id) DO UPDATE SET state = 'held', cart_item_id = excluded.cart_item_id, \
+             expires_at = excluded.expires_at, ticket_id = NULL \
+             WHERE places.state = 'held' AND places.family = '' AND places.expires_at < $4",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(perf.id).bind(expires_at).bind(&now).bind(&now);
+        for (seat, item) in chunk {
+            q = q.bind(*seat).bind(*item);
+        }
+        let affected = q.execute(tx.conn()).await?.rows_affected();
+        if affected as usize != chunk.len() {
+            for (seat, item) in chunk {
+                let owner: Option<(Option<i64>,)> =
+                    sqlx::query_as("SELECT cart_item_id FROM places WHERE performance_id = $1 AND seat_id = $2")
+                        .bind(perf.id)
+                        .bind(seat)
+                        .fetch_optional(tx.conn())
+                        .await?;
+                if owner.and_then(|o| o.0) != Some(*item) {
+                    let label: Option<(String, i64)> = sqlx::query_as("SELECT row_label, number FROM seats WHERE id = $1")
+                        .bind(seat)
+                        .fetch_optional(tx.conn())
+                        .await?;
+                    let label = label
+                        .map(|(r, n)| format!("rang {r} n° {n}"))
+                        .unwrap_or_else(|| format!("siège {seat}"));
+                    return Err(CoreError::Conflict(format!("le siège {label} n'est plus disponible")));
+                }
+            }
+            return Err(CoreError::Conflict("un siège demandé n'est plus disponible".into()));
         }
     }
     Ok(())
