@@ -613,6 +613,19 @@ async fn sales_story(w: &World) {
     .await
     .unwrap();
     assert_eq!(dups, 0);
+    let issued: Vec<_> = parterre_core::events::read_outbox(s, 0, 1_000_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|(_, e)| match e.event {
+            parterre_core::events::Event::TicketIssued { number, ticket_id, .. } => Some((number, ticket_id)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        issued.iter().all(|(n, id)| n.starts_with('T') && *id > 0),
+        "every TicketIssued event names its ticket"
+    );
     let kinds: Vec<String> = parterre_core::events::read_outbox(s, 0, 1_000_000)
         .await
         .unwrap()

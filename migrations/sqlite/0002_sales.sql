@@ -129,10 +129,12 @@ CREATE TABLE tickets (
     status TEXT NOT NULL,
     barcode_version INTEGER NOT NULL DEFAULT 1,
     spectator TEXT NOT NULL DEFAULT '',
+    cart_item_id INTEGER,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
 CREATE INDEX tickets_order ON tickets (order_id);
+CREATE INDEX tickets_cart_item ON tickets (cart_item_id);
 CREATE INDEX tickets_perf ON tickets (performance_id);
 
 CREATE TABLE order_lines (

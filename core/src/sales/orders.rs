@@ -257,66 +257,23 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
             }
             continue;
         }
-        let seq = next_in_sequence(&mut tx, &format!("ticket.{}", season.name)).await?;
-        let tnum = format!("T{tag}-{seq:06}");
-        let amount = item.amount();
-        let (ticket_id,): (i64,) = sqlx::query_as(
-            "INSERT INTO tickets (order_id, season_id, number, performance_id, seat_id, family, price_category_id, product_id, promo_code_id, amount_cents, vat_rate_bp, status, spectator, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'valid', $12, $13, $14) RETURNING id",
-        )
-        .bind(order_id)
-        .bind(season.id)
-        .bind(&tnum)
-        .bind(item.performance_id)
-        .bind(item.seat.as_ref().map(|s| s.0))
-        .bind(&item.family)
-        .bind(item.price_category_id)
-        .bind(item.product_id)
-        .bind(if item.discount.0 > 0 { promo_id } else { None })
-        .bind(amount.0)
-        .bind(item.vat_rate_bp)
-        .bind(&item.spectator)
-        .bind(&now)
-        .bind(&now)
-        .fetch_one(tx.conn())
-        .await?;
-        let state = if option_until.is_some() {
-            "option"
-        } else if invitation_id.is_some_and(|(i,)| item.price_category_id == Some(i)) {
-            "invitation"
-        } else {
-            "sold"
-        };
-        let converted = sqlx::query("UPDATE places SET state = $1, ticket_id = $2, cart_item_id = NULL, expires_at = NULL WHERE cart_item_id = $3 AND state = 'held'")
-            .bind(state)
-            .bind(ticket_id)
-            .bind(item.id)
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
-        if converted != 1 {
-            return Err(CoreError::Gone("panier expiré : une place n'était plus réservée".into()));
-        }
-        tx.record(
-            Change::new("ticket.issue", "ticket", ticket_id)
-                .after(&serde_json::json!({ "number": tnum, "amount": amount, "state": state })),
-            Some(Event::TicketIssued {
-                ticket_id,
-                order_id,
-                number: tnum,
-                performance_id: item.performance_id.unwrap_or(0),
-                seat_id: item.seat.as_ref().map(|s| s.0),
-                price_category_id: item.price_category_id,
-                product_id: item.product_id,
-                promo_code_id: if item.discount.0 > 0 { promo_id } else { None },
-                amount_cents: amount.0,
-                vat_rate_bp: item.vat_rate_bp,
-                channel: channel.clone(),
-                state: state.into(),
-            }),
-        )
-        .await?;
     }
+    let tickets: Vec<&super::CartItem> = cart.items.iter().filter(|i| i.kind == "ticket").collect();
+    issue_tickets(
+        &mut tx,
+        &tickets,
+        IssueContext {
+            order_id,
+            season: &season,
+            promo_id,
+            option: option_until.is_some(),
+            invitation_id: invitation_id.map(|i| i.0),
+            channel: &channel,
+            now: &now,
+            cart_id,
+        },
+    )
+    .await?;
     for t in &input.payments {
         record_payment(&mut tx, order_id, &t.method, t.amount, actor.user_id).await?;
     }
@@ -327,6 +284,132 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
         .await?;
     tx.commit().await?;
     get_order(store, order_id).await
+}
+
+/// What ticket issuing needs to know about the order.
+struct IssueContext<'a> {
+    order_id: i64,
+    season: &'a crate::catalog::Season,
+    promo_id: Option<i64>,
+    option: bool,
+    invitation_id: Option<i64>,
+    channel: &'a str,
+    now: &'a str,
+    cart_id: i64,
+}
+
+/// Issues the tickets of a cart in a few statements: one block of numbers from the season's
+/// sequence, one multi-row insert, one conditional update turning every held place into
+/// sold/option/invitation. If any place is no longer held by this cart, nothing is issued.
+async fn issue_tickets(tx: &mut WriteTx, items: &[&super::CartItem], c: IssueContext<'_>) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let n = items.len() as i64;
+    let (last,): (i64,) = sqlx::query_as(
+        "INSERT INTO sequences (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = sequences.value + $3 RETURNING value",
+    )
+    .bind(format!("ticket.{}", c.season.name))
+    .bind(n)
+    .bind(n)
+    .fetch_one(tx.conn())
+    .await?;
+    let first = last - n + 1;
+    let tag = season_tag(&c.season.name);
+    let mut ids: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    let mut numbers: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+    for (chunk_no, chunk) in items.chunks(40).enumerate() {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|k| {
+                let b = k * 13;
+                let ps: Vec<String> = (1..=13).map(|i| format!("${}", b + i)).collect();
+                format!("({}, 'valid', $0a, $0b)", ps.join(", "))
+            })
+            .collect();
+        let base = chunk.len() * 13;
+        let sql = format!(
+            "INSERT INTO tickets (order_id, season_id, number, performance_id, seat_id, family, price_category_id, product_id, promo_code_id, amount_cents, vat_rate_bp, spectator, cart_item_id, status, created_at, updated_at) \
+             VALUES {} RETURNING id, cart_item_id",
+            values.join(", ")
+        )
+        .replace("$0a", &format!("${}", base + 1))
+        .replace("$0b", &format!("${}", base + 2));
+        let mut q = sqlx::query_as::<_, (i64, Option<i64>)>(&sql);
+        for (k, item) in chunk.iter().enumerate() {
+            let number = format!("T{tag}-{:06}", first + (chunk_no * 40 + k) as i64);
+            numbers.insert(item.id, number.clone());
+            q = q
+                .bind(c.order_id)
+                .bind(c.season.id)
+                .bind(number)
+                .bind(item.performance_id)
+                .bind(item.seat.as_ref().map(|s| s.0))
+                .bind(item.family.clone())
+                .bind(item.price_category_id)
+                .bind(item.product_id)
+                .bind(if item.discount.0 > 0 { c.promo_id } else { None })
+                .bind(item.amount().0)
+                .bind(item.vat_rate_bp)
+                .bind(item.spectator.clone())
+                .bind(item.id);
+        }
+        q = q.bind(c.now.to_string()).bind(c.now.to_string());
+        for (id, item_id) in q.fetch_all(tx.conn()).await? {
+            if let Some(item_id) = item_id {
+                ids.insert(item_id, id);
+            }
+        }
+    }
+    // Every held place of the cart becomes its ticket's, in one conditional statement.
+    let state = if c.option { "option" } else { "sold" };
+    let converted = sqlx::query(
+        "UPDATE places SET \
+         state = CASE WHEN $1 = 0 AND (SELECT ci.price_category_id FROM cart_items ci WHERE ci.id = places.cart_item_id) = $2 THEN 'invitation' ELSE $3 END, \
+         ticket_id = (SELECT t.id FROM tickets t WHERE t.cart_item_id = places.cart_item_id AND t.order_id = $4), \
+         cart_item_id = NULL, expires_at = NULL \
+         WHERE state = 'held' AND cart_item_id IN (SELECT id FROM cart_items WHERE cart_id = $5 AND kind = 'ticket')",
+    )
+    .bind(c.option as i64)
+    .bind(c.invitation_id.unwrap_or(-1))
+    .bind(state)
+    .bind(c.order_id)
+    .bind(c.cart_id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if converted != n as u64 {
+        return Err(CoreError::Gone("panier expiré : une place n'était plus réservée".into()));
+    }
+    for item in items {
+        let ticket_id = ids.get(&item.id).copied().unwrap_or(0);
+        let state = if c.option {
+            "option"
+        } else if c.invitation_id.is_some() && item.price_category_id == c.invitation_id {
+            "invitation"
+        } else {
+            "sold"
+        };
+        tx.record(
+            Change::new("ticket.issue", "ticket", ticket_id)
+                .after(&serde_json::json!({ "number": numbers.get(&item.id), "amount": item.amount(), "state": state })),
+            Some(Event::TicketIssued {
+                ticket_id,
+                order_id: c.order_id,
+                number: numbers.get(&item.id).cloned().unwrap_or_default(),
+                performance_id: item.performance_id.unwrap_or(0),
+                seat_id: item.seat.as_ref().map(|s| s.0),
+                price_category_id: item.price_category_id,
+                product_id: item.product_id,
+                promo_code_id: if item.discount.0 > 0 { c.promo_id } else { None },
+                amount_cents: item.amount().0,
+                vat_rate_bp: item.vat_rate_bp,
+                channel: c.channel.to_string(),
+                state: state.into(),
+            }),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Appends a payment (positive) or refund (negative) row.
