@@ -224,12 +224,9 @@ async fn after_add(
             Ok(done(&format!("/box-office/performances/{id}?cart={cart}{m}")))
         }
         Err(e @ (CoreError::Conflict(_) | CoreError::Invalid(_) | CoreError::Gone(_))) => {
-            let code = match &e {
-                CoreError::Conflict(_) => StatusCode::CONFLICT,
-                CoreError::Gone(_) => StatusCode::GONE,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            performance_page(state, user, id, Some(cart), vec![], Some(e.to_string()), None, code).await
+            // Same status mapping as everywhere else; the message is shown on the sale page.
+            let err = page_err(e);
+            performance_page(state, user, id, Some(cart), vec![], Some(err.message), None, err.status).await
         }
         Err(e) => Err(page_err(e)),
     }
