@@ -11,6 +11,7 @@
 //! still verifies cryptographically, but carries the old version, so the entry control refuses it.
 //! The `key_id` byte allows key rotation: scanners may hold several public keys.
 
+use crate::db;
 use crate::error::{CoreError, Result};
 use crate::store::{Actor, Change, Store};
 use data_encoding::{BASE32_NOPAD, BASE64URL_NOPAD, HEXLOWER, HEXLOWER_PERMISSIVE};
@@ -171,7 +172,7 @@ pub async fn signer(store: &Store) -> Result<TicketSigner> {
     let seed = TicketSigner::generate_seed_hex();
     let created = TicketSigner::from_seed_hex(STORED_KEY_ID, &seed).map_err(|e| CoreError::Internal(e.to_string()))?;
     let mut tx = store.write(&Actor::system()).await?;
-    let inserted = sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+    let inserted = db::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
         .bind(SIGNING_KEY_SETTING)
         .bind(&seed)
         .execute(tx.conn())
@@ -440,7 +441,7 @@ mod tests {
             assert_eq!(first.key_id(), 1);
             assert_eq!(first.public_key_base64url(), again.public_key_base64url(), "{}", db.label);
             let seed = store.setting(SIGNING_KEY_SETTING).await.unwrap().unwrap();
-            let audit: Vec<(Option<String>,)> = sqlx::query_as("SELECT after_json FROM audit_log WHERE entity_id = $1")
+            let audit: Vec<(Option<String>,)> = db::query_as("SELECT after_json FROM audit_log WHERE entity_id = $1")
                 .bind(SIGNING_KEY_SETTING)
                 .fetch_all(store.pool())
                 .await

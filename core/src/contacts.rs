@@ -1,6 +1,7 @@
 //! Contacts: the people who buy and attend. This issue needs only the payer of an order
 //! (found by email or created); the CRM issue extends the record.
 
+use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
 use crate::store::{Change, WriteTx};
@@ -41,11 +42,10 @@ pub fn email_ok(e: &str) -> bool {
 /// Resolves the payer inside a sale's transaction.
 pub async fn resolve_payer(tx: &mut WriteTx, payer: &PayerInput) -> Result<Contact> {
     if let Some(id) = payer.contact_id {
-        let row: Option<(String, String, Option<String>)> =
-            sqlx::query_as("SELECT last_name, first_name, email FROM contacts WHERE id = $1")
-                .bind(id)
-                .fetch_optional(tx.conn())
-                .await?;
+        let row: Option<(String, String, Option<String>)> = db::query_as("SELECT last_name, first_name, email FROM contacts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?;
         let (last_name, first_name, email) = row.ok_or_else(|| CoreError::invalid("payer", format!("contact {id} introuvable")))?;
         return Ok(Contact {
             id,
@@ -69,7 +69,7 @@ pub async fn resolve_payer(tx: &mut WriteTx, payer: &PayerInput) -> Result<Conta
     e.into_result()?;
     if let Some(m) = &email {
         let found: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT id, last_name, first_name FROM contacts WHERE email = $1 ORDER BY id LIMIT 1")
+            db::query_as("SELECT id, last_name, first_name FROM contacts WHERE email = $1 ORDER BY id LIMIT 1")
                 .bind(m)
                 .fetch_optional(tx.conn())
                 .await?;
@@ -83,7 +83,7 @@ pub async fn resolve_payer(tx: &mut WriteTx, payer: &PayerInput) -> Result<Conta
         }
     }
     let now = crate::time::now_db();
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO contacts (last_name, first_name, email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(&last)

@@ -56,7 +56,7 @@ pub enum CoreError {
     Forbidden(String),
     /// The database failed.
     #[error("erreur de base de données : {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] crate::db::DbError),
     /// Migrations failed at start-up.
     #[error("migration de la base impossible : {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

@@ -5,6 +5,7 @@
 //! Variants carry ids, amounts in cents and what the warehouse needs to project them.
 //! Evolve only by adding variants or optional fields: old segments must stay readable.
 
+use crate::db;
 use crate::store::Actor;
 use serde::{Deserialize, Serialize};
 
@@ -319,7 +320,7 @@ impl EventEnvelope {
 
 /// Reads the outbox in sequence order (for tests, `parterre` diagnostics and the pipelines).
 pub async fn read_outbox(store: &crate::Store, after_seq: i64, limit: i64) -> crate::error::Result<Vec<(i64, EventEnvelope)>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT seq, payload FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
+    let rows: Vec<(i64, String)> = db::query_as("SELECT seq, payload FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
         .bind(after_seq)
         .bind(limit)
         .fetch_all(store.pool())

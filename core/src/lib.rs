@@ -13,6 +13,7 @@ pub mod access;
 pub mod auth;
 pub mod catalog;
 pub mod contacts;
+pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;

@@ -59,6 +59,11 @@ impl Memo {
     }
 }
 
+/// Runs a computation whose error type is the core's (fixes type inference for cached bodies).
+pub async fn compute<T, F: std::future::Future<Output = crate::error::Result<T>>>(f: F) -> crate::error::Result<T> {
+    f.await
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -70,9 +75,4 @@ mod tests {
         m.clear();
         assert_eq!(m.get::<Vec<i32>>("a"), None);
     }
-}
-
-/// Runs a computation whose error type is the core's (fixes type inference for cached bodies).
-pub async fn compute<T, F: std::future::Future<Output = crate::error::Result<T>>>(f: F) -> crate::error::Result<T> {
-    f.await
 }

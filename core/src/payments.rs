@@ -1,6 +1,7 @@
 //! Payment methods (configurable by the venue) and the rules for tenders: split payments must
 //! add up exactly to the amount due. VAT is derived per line with fixed rounding.
 
+use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::money::Money;
 use crate::store::Store;
@@ -32,10 +33,9 @@ pub async fn list_methods(store: &Store) -> Result<Vec<PaymentMethod>> {
         return Ok(v);
     }
     let value: Vec<PaymentMethod> = crate::memo::compute(async {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT code, name FROM payment_methods WHERE active = 1 ORDER BY sort_order, code")
-                .fetch_all(store.pool())
-                .await?;
+        let rows: Vec<(String, String)> = db::query_as("SELECT code, name FROM payment_methods WHERE active = 1 ORDER BY sort_order, code")
+            .fetch_all(store.pool())
+            .await?;
         Ok(rows.into_iter().map(|(code, name)| PaymentMethod { code, name }).collect())
     })
     .await?;

@@ -1,19 +1,22 @@
 //! The one store API over SQLite and PostgreSQL.
 //!
 //! The backend is chosen from the URL scheme (`sqlite:` or `postgres://`), as atuin does.
-//! Queries are runtime `sqlx::query` calls over the `Any` driver with `$N` placeholders, which
-//! both databases accept; storage types are the portable subset (integers, text), so one SQL
-//! text serves both. Each backend has its own migration folder with the same version numbers.
+//! Queries are runtime statements of [`crate::db`] with `$N` placeholders, which both databases
+//! accept; storage types are the portable subset (integers, text), so one SQL text serves
+//! both. SQLite runs in place through rusqlite, PostgreSQL through sqlx. Each backend has its
+//! own migration folder with the same version numbers.
 //!
 //! Writes go through [`WriteTx`]: a transaction that cannot commit unless it recorded at least
 //! one change, and every change writes its audit row and its outbox event together.
 
+use crate::db::{pg_run, query, query_as, sqlite_run, Arg, DbError, Exec, Output, Want};
 use crate::error::{CoreError, Result};
 use crate::events::{Event, EventEnvelope};
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
-use std::path::Path;
+use sqlite::{SqliteDb, SqliteTx};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which database the store talks to.
@@ -81,68 +84,102 @@ impl Actor {
     }
 }
 
+mod sqlite;
+
 /// The transactional store.
 #[derive(Debug, Clone)]
 pub struct Store {
-    /// Reads (several connections).
-    pool: AnyPool,
-    /// Writes: on SQLite a single connection, so write transactions queue instead of failing
-    /// on lock upgrades; on PostgreSQL a pool of its own.
-    writer: AnyPool,
+    db: Db,
     backend: Backend,
     /// Seat plans by layout. A layout's plan never changes once imported (a new plan is a new
     /// layout), so it is read once per process.
-    seat_cache: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<i64, std::sync::Arc<Vec<crate::catalog::Seat>>>>>,
+    seat_cache: Arc<std::sync::RwLock<std::collections::HashMap<i64, Arc<Vec<crate::catalog::Seat>>>>>,
+    /// The same plans as the seat allocator reads them.
+    alloc_cache: Arc<std::sync::RwLock<std::collections::HashMap<i64, Arc<Vec<crate::seating::PlanSeat>>>>>,
     /// Reference data read by every sale.
-    memo: std::sync::Arc<crate::memo::Memo>,
+    memo: Arc<crate::memo::Memo>,
+}
+
+/// The connections of each backend.
+#[derive(Clone)]
+enum Db {
+    Sqlite(Arc<SqliteDb>),
+    Postgres {
+        /// Reads (autocommit).
+        reader: PgPool,
+        /// Write transactions: a pool of its own, so that a transaction reading through the
+        /// reader pool while it holds its writer connection can never exhaust a shared pool.
+        writer: PgPool,
+    },
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Db::Sqlite(s) => s.fmt(f),
+            Db::Postgres { .. } => f.write_str("Postgres"),
+        }
+    }
+}
+
+/// Path of the file of a `sqlite:` URL (`sqlite://dir/file.db?mode=rwc`, `sqlite:file.db`).
+fn sqlite_path(url: &str) -> Result<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") {
+        return Err(CoreError::Internal(format!(
+            "base SQLite en mémoire non prise en charge : donner un fichier ({url})"
+        )));
+    }
+    Ok(PathBuf::from(path))
 }
 
 impl Store {
     /// Opens (and migrates) the database at `url`.
     pub async fn open(url: &str) -> Result<Self> {
-        sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let opts = AnyConnectOptions::from_str(url)?;
-        let (pool, writer) = match backend {
+        let db = match backend {
             Backend::Sqlite => {
-                let options = |max: u32| {
-                    AnyPoolOptions::new()
-                        .max_connections(max)
-                        .acquire_timeout(Duration::from_secs(30))
-                        .after_connect(|conn, _meta| {
-                            Box::pin(async move {
-                                conn.execute(
-                                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-                                     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
-                                )
-                                .await?;
-                                Ok(())
-                            })
-                        })
-                };
-                let writer = options(1).connect_with(opts.clone()).await?;
-                let reader = options(4).connect_with(opts).await?;
-                (reader, writer)
+                let path = sqlite_path(url)?;
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| CoreError::Internal(format!("impossible de créer {} : {e}", dir.display())))?;
+                }
+                // Migrations through sqlx (their bookkeeping table is sqlx's), then our own
+                // connections.
+                let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(opts)
+                    .await
+                    .map_err(DbError::from)?;
+                let migrated = sqlx::migrate!("../migrations/sqlite").run(&pool).await;
+                pool.close().await;
+                migrated?;
+                Db::Sqlite(Arc::new(SqliteDb::open(&path)?))
             }
             Backend::Postgres => {
-                // Separate pools: a write transaction may read through the reader pool while it
-                // holds its writer connection; sharing one pool would let writers exhaust it and
-                // wait on each other forever.
-                let options = || AnyPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(30));
-                let writer = options().connect_with(opts.clone()).await?;
-                let reader = options().connect_with(opts).await?;
-                (reader, writer)
+                let opts = PgConnectOptions::from_str(url).map_err(DbError::from)?;
+                let options = || PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(30));
+                let writer = options().connect_with(opts.clone()).await.map_err(DbError::from)?;
+                let reader = options().connect_with(opts).await.map_err(DbError::from)?;
+                sqlx::migrate!("../migrations/postgres").run(&writer).await?;
+                Db::Postgres { reader, writer }
             }
         };
-        let store = Store {
-            pool,
-            writer,
+        Ok(Store {
+            db,
             backend,
             seat_cache: Default::default(),
+            alloc_cache: Default::default(),
             memo: Default::default(),
-        };
-        store.migrate().await?;
-        Ok(store)
+        })
     }
 
     /// Opens the embedded default: `DATA/parterre.db`, creating the folder.
@@ -160,28 +197,32 @@ impl Store {
         }
     }
 
-    async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.writer).await?,
-            Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&self.writer).await?,
-        }
-        Ok(())
-    }
-
     /// The reference-data cache.
     pub fn memo(&self) -> &crate::memo::Memo {
         &self.memo
     }
 
     /// A cached seat plan.
-    pub(crate) fn cached_plan(&self, layout_id: i64) -> Option<std::sync::Arc<Vec<crate::catalog::Seat>>> {
+    pub(crate) fn cached_plan(&self, layout_id: i64) -> Option<Arc<Vec<crate::catalog::Seat>>> {
         self.seat_cache.read().ok()?.get(&layout_id).cloned()
     }
 
     /// Remembers a seat plan.
-    pub(crate) fn cache_plan(&self, layout_id: i64, seats: std::sync::Arc<Vec<crate::catalog::Seat>>) {
+    pub(crate) fn cache_plan(&self, layout_id: i64, seats: Arc<Vec<crate::catalog::Seat>>) {
         if let Ok(mut c) = self.seat_cache.write() {
             c.insert(layout_id, seats);
+        }
+    }
+
+    /// A cached allocator plan.
+    pub(crate) fn cached_alloc_plan(&self, layout_id: i64) -> Option<Arc<Vec<crate::seating::PlanSeat>>> {
+        self.alloc_cache.read().ok()?.get(&layout_id).cloned()
+    }
+
+    /// Remembers an allocator plan.
+    pub(crate) fn cache_alloc_plan(&self, layout_id: i64, plan: Arc<Vec<crate::seating::PlanSeat>>) {
+        if let Ok(mut c) = self.alloc_cache.write() {
+            c.insert(layout_id, plan);
         }
     }
 
@@ -190,16 +231,19 @@ impl Store {
         self.backend
     }
 
-    /// The pool, for reads.
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// Where reads run (autocommit, outside any write transaction).
+    pub fn pool(&self) -> Exec<'_> {
+        Exec::Store(self)
     }
 
     /// Starts a write transaction on behalf of `actor`.
     pub async fn write(&self, actor: &Actor) -> Result<WriteTx> {
-        let tx = self.writer.begin().await?;
+        let conn = match &self.db {
+            Db::Sqlite(s) => TxConn::Sqlite(Some(s.begin().await?)),
+            Db::Postgres { writer, .. } => TxConn::Postgres(Some(writer.begin().await.map_err(DbError::from)?)),
+        };
         Ok(WriteTx {
-            tx,
+            conn,
             actor: actor.clone(),
             pending: Vec::new(),
             backend: self.backend,
@@ -209,17 +253,35 @@ impl Store {
 
     /// Reads a setting.
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
-        let v: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+        let v: Option<(String,)> = query_as("SELECT value FROM settings WHERE key = $1")
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?;
         Ok(v.map(|r| r.0))
     }
 
-    /// Closes the pool.
+    /// Closes the connections.
     pub async fn close(&self) {
-        self.pool.close().await;
-        self.writer.close().await;
+        if let Db::Postgres { reader, writer } = &self.db {
+            reader.close().await;
+            writer.close().await;
+        }
+    }
+}
+
+/// Runs one statement where `ex` says: in place on SQLite, over the network on PostgreSQL.
+pub(crate) async fn run(ex: Exec<'_>, sql: &str, args: Vec<Arg>, want: Want) -> std::result::Result<Output, DbError> {
+    match ex {
+        Exec::Store(store) => match &store.db {
+            Db::Sqlite(s) => s.read(|c| sqlite_run(c, sql, &args, want)),
+            Db::Postgres { reader, .. } => pg_run(reader, sql, args, want).await,
+        },
+        Exec::Tx(tx) => match &mut tx.conn {
+            TxConn::Sqlite(Some(t)) => sqlite_run(t.conn()?, sql, &args, want),
+            TxConn::Sqlite(None) => Err(DbError::Aborted),
+            TxConn::Postgres(Some(t)) => pg_run(&mut **t, sql, args, want).await,
+            TxConn::Postgres(None) => Err(DbError::Aborted),
+        },
     }
 }
 
@@ -265,11 +327,20 @@ impl Change {
 /// They are written together at commit, in a couple of multi-row statements, in record order.
 #[derive(Debug)]
 pub struct WriteTx {
-    tx: Transaction<'static, Any>,
+    conn: TxConn,
     actor: Actor,
     pending: Vec<(Change, Option<EventEnvelope>)>,
     backend: Backend,
-    memo: std::sync::Arc<crate::memo::Memo>,
+    memo: Arc<crate::memo::Memo>,
+}
+
+/// The connection a write transaction holds (taken at commit).
+#[derive(Debug)]
+enum TxConn {
+    /// A savepoint on the SQLite writer (see [`sqlite`]).
+    Sqlite(Option<SqliteTx>),
+    /// A PostgreSQL transaction (sqlx rolls it back when dropped uncommitted).
+    Postgres(Option<sqlx::Transaction<'static, sqlx::Postgres>>),
 }
 
 /// Entities whose changes leave the reference-data cache valid.
@@ -280,8 +351,8 @@ const BATCH: usize = 200;
 
 impl WriteTx {
     /// The connection, for the data statements themselves.
-    pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+    pub fn conn(&mut self) -> Exec<'_> {
+        Exec::Tx(self)
     }
 
     /// The backend, for the few statements that differ (advisory locks, aggregates).
@@ -325,7 +396,7 @@ impl WriteTx {
                 "INSERT INTO audit_log (at, user_id, actor, action, entity, entity_id, before_json, after_json) VALUES {}",
                 values.join(", ")
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = query(&sql);
             for (change, _) in chunk {
                 q = q
                     .bind(at.clone())
@@ -337,7 +408,7 @@ impl WriteTx {
                     .bind(change.before.as_ref().map(|v| v.to_string()))
                     .bind(change.after.as_ref().map(|v| v.to_string()));
             }
-            q.execute(&mut *self.tx).await?;
+            q.execute(self.conn()).await?;
             let events: Vec<&EventEnvelope> = chunk.iter().filter_map(|(_, e)| e.as_ref()).collect();
             if events.is_empty() {
                 continue;
@@ -352,7 +423,7 @@ impl WriteTx {
                 "INSERT INTO outbox (event_id, occurred_at, kind, actor, payload) VALUES {}",
                 values.join(", ")
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = query(&sql);
             for env in events {
                 q = q
                     .bind(env.event_id.clone())
@@ -361,7 +432,7 @@ impl WriteTx {
                     .bind(env.actor.clone())
                     .bind(serde_json::to_string(env)?);
             }
-            q.execute(&mut *self.tx).await?;
+            q.execute(self.conn()).await?;
         }
         Ok(())
     }
@@ -373,7 +444,18 @@ impl WriteTx {
         }
         let reference_changed = self.pending.iter().any(|(c, _)| !SALES_ENTITIES.contains(&c.entity.as_str()));
         self.flush().await?;
-        self.tx.commit().await?;
+        match &mut self.conn {
+            TxConn::Sqlite(t) => {
+                if let Some(t) = t.take() {
+                    t.commit().await?;
+                }
+            }
+            TxConn::Postgres(t) => {
+                if let Some(t) = t.take() {
+                    t.commit().await.map_err(DbError::from)?;
+                }
+            }
+        }
         if reference_changed {
             self.memo.clear();
         }
@@ -402,11 +484,8 @@ pub async fn audit_only(store: &Store, actor: &Actor, action: &str, entity: &str
 pub async fn put_setting(store: &Store, actor: &Actor, key: &str, value: &str) -> Result<()> {
     let before = store.setting(key).await?;
     let mut tx = store.write(actor).await?;
-    sqlx::query("DELETE FROM settings WHERE key = $1")
-        .bind(key)
-        .execute(tx.conn())
-        .await?;
-    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+    query("DELETE FROM settings WHERE key = $1").bind(key).execute(tx.conn()).await?;
+    query("INSERT INTO settings (key, value) VALUES ($1, $2)")
         .bind(key)
         .bind(value)
         .execute(tx.conn())
@@ -420,11 +499,9 @@ pub async fn put_setting(store: &Store, actor: &Actor, key: &str, value: &str) -
 }
 
 /// Maps a unique-constraint failure to a plain conflict message.
-pub fn on_unique(e: sqlx::Error, message: impl Into<String>) -> CoreError {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_unique_violation() {
-            return CoreError::Conflict(message.into());
-        }
+pub fn on_unique(e: DbError, message: impl Into<String>) -> CoreError {
+    if e.is_unique_violation() {
+        return CoreError::Conflict(message.into());
     }
     CoreError::Database(e)
 }
@@ -444,5 +521,8 @@ mod tests {
         assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
         assert!(Backend::from_url("mysql://h").is_err());
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(sqlite_path("sqlite:///tmp/d/p.db?mode=rwc").unwrap(), PathBuf::from("/tmp/d/p.db"));
+        assert_eq!(sqlite_path("sqlite://d/p.db").unwrap(), PathBuf::from("d/p.db"));
+        assert!(sqlite_path("sqlite::memory:").is_err());
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! Used by the store story and by the HTTP tests of other crates; never by the product.
 
+use crate::db::DbError;
 use crate::error::Result;
 use crate::store::Store;
 use sqlx::{Connection, Executor};
@@ -56,11 +57,13 @@ impl TestDb {
     /// A fresh PostgreSQL database, when `PARTERRE_TEST_PG` asks for one.
     pub async fn postgres() -> Result<Option<Self>> {
         let Some(base) = pg_base() else { return Ok(None) };
-        sqlx::any::install_default_drivers();
         let name = format!("parterre_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::AnyConnection::connect(&base).await?;
-        admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
-        admin.close().await?;
+        let mut admin = sqlx::PgConnection::connect(&base).await.map_err(DbError::from)?;
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .map_err(DbError::from)?;
+        admin.close().await.map_err(DbError::from)?;
         let url = match base.rfind('/') {
             Some(i) if i > "postgres://".len() => format!("{}/{}", &base[..i], name),
             _ => format!("{base}/{name}"),
@@ -90,7 +93,7 @@ impl TestDb {
     /// Drops the database and its folder.
     pub async fn cleanup(self) {
         if let Some((base, name)) = &self.pg {
-            if let Ok(mut admin) = sqlx::AnyConnection::connect(base).await {
+            if let Ok(mut admin) = sqlx::PgConnection::connect(base).await {
                 let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
                 let _ = admin.close().await;
             }

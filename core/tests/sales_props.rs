@@ -4,6 +4,7 @@
 
 use parterre_core::catalog::{performances, plans, prices, shows, venues, Performance, PerformanceInput, Quota, ShowInput};
 use parterre_core::contacts::PayerInput;
+use parterre_core::db;
 use parterre_core::payments::Tender;
 use parterre_core::sales::{after_sale, carts, orders, CheckoutInput, TicketRequest};
 use parterre_core::testing::TestDb;
@@ -136,7 +137,7 @@ fn payer() -> PayerInput {
 
 async fn check_invariants(store: &Store, f: &Fixture) -> Result<(), String> {
     let q = |sql: &'static str| async move {
-        let (n,): (i64,) = sqlx::query_as(sql)
+        let (n,): (i64,) = db::query_as(sql)
             .bind(f.numbered.id)
             .bind(f.free.id)
             .fetch_one(store.pool())
@@ -170,7 +171,7 @@ async fn check_invariants(store: &Store, f: &Fixture) -> Result<(), String> {
     )
     .await?;
     let now = parterre_core::time::now_db();
-    let live_stray: (i64,) = sqlx::query_as(
+    let live_stray: (i64,) = db::query_as(
         "SELECT COUNT(*) FROM places p WHERE p.performance_id IN ($1, $2) AND p.state = 'held' AND p.expires_at > $3 AND NOT EXISTS \
          (SELECT 1 FROM cart_items i JOIN carts c ON c.id = i.cart_id WHERE i.id = p.cart_item_id AND c.status = 'open')",
     )
@@ -188,7 +189,7 @@ async fn check_invariants(store: &Store, f: &Fixture) -> Result<(), String> {
     }
     // Pools count live places only: an expired hold is free even before the sweep removes it.
     for (family, cap) in [("", 6), ("group", 2)] {
-        let (n,): (i64,) = sqlx::query_as(
+        let (n,): (i64,) = db::query_as(
             "SELECT COUNT(*) FROM places WHERE performance_id = $1 AND family = $2 AND NOT (state = 'held' AND expires_at < $3)",
         )
         .bind(f.free.id)
@@ -296,7 +297,7 @@ async fn run_ops(store: &Store, f: &Fixture, ops: &[Op]) -> Result<(), String> {
                     "UPDATE carts SET expires_at = $1 WHERE id = $2",
                     "UPDATE places SET expires_at = $1 WHERE state = 'held' AND cart_item_id IN (SELECT id FROM cart_items WHERE cart_id = $2)",
                 ] {
-                    sqlx::query(sql).bind(&past).bind(id).execute(store.pool()).await.map_err(|e| e.to_string())?;
+                    db::query(sql).bind(&past).bind(id).execute(store.pool()).await.map_err(|e| e.to_string())?;
                 }
                 cart_ids[*cart] = None;
                 Ok(())
@@ -314,18 +315,18 @@ async fn run_ops(store: &Store, f: &Fixture, ops: &[Op]) -> Result<(), String> {
         check_invariants(store, f).await.map_err(|e| format!("after {op:?}: {e}"))?;
     }
     // Everything expires: no place may stay taken without a valid ticket.
-    sqlx::query("UPDATE places SET expires_at = $1 WHERE state = 'held'")
+    db::query("UPDATE places SET expires_at = $1 WHERE state = 'held'")
         .bind(parterre_core::time::to_db(chrono::Utc::now() - chrono::Duration::seconds(5)))
         .execute(store.pool())
         .await
         .map_err(|e| e.to_string())?;
-    sqlx::query("UPDATE carts SET expires_at = $1 WHERE status = 'open'")
+    db::query("UPDATE carts SET expires_at = $1 WHERE status = 'open'")
         .bind(parterre_core::time::to_db(chrono::Utc::now() - chrono::Duration::seconds(5)))
         .execute(store.pool())
         .await
         .map_err(|e| e.to_string())?;
     carts::sweep_expired(store).await.map_err(|e| e.to_string())?;
-    let (held,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM places WHERE state = 'held' AND performance_id IN ($1, $2)")
+    let (held,): (i64,) = db::query_as("SELECT COUNT(*) FROM places WHERE state = 'held' AND performance_id IN ($1, $2)")
         .bind(f.numbered.id)
         .bind(f.free.id)
         .fetch_one(store.pool())
@@ -334,23 +335,23 @@ async fn run_ops(store: &Store, f: &Fixture, ops: &[Op]) -> Result<(), String> {
     if held != 0 {
         return Err(format!("{held} hold(s) survived expiry"));
     }
-    let (valid,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tickets WHERE status = 'valid' AND performance_id = $1")
+    let (valid,): (i64,) = db::query_as("SELECT COUNT(*) FROM tickets WHERE status = 'valid' AND performance_id = $1")
         .bind(f.numbered.id)
         .fetch_one(store.pool())
         .await
         .map_err(|e| e.to_string())?;
-    let (taken,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND state <> 'quota'")
+    let (taken,): (i64,) = db::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND state <> 'quota'")
         .bind(f.numbered.id)
         .fetch_one(store.pool())
         .await
         .map_err(|e| e.to_string())?;
-    let (quota,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND state = 'quota'")
+    let (quota,): (i64,) = db::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND state = 'quota'")
         .bind(f.numbered.id)
         .fetch_one(store.pool())
         .await
         .map_err(|e| e.to_string())?;
     let (quota_sold,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM tickets WHERE status = 'valid' AND performance_id = $1 AND family = 'invitation'")
+        db::query_as("SELECT COUNT(*) FROM tickets WHERE status = 'valid' AND performance_id = $1 AND family = 'invitation'")
             .bind(f.numbered.id)
             .fetch_one(store.pool())
             .await
@@ -439,7 +440,7 @@ async fn parallel_buyers_never_get_the_same_seat() {
                 Err(e) => panic!("{} unexpected error: {e}", db.label),
             }
         }
-        let (valid,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tickets WHERE status = 'valid'")
+        let (valid,): (i64,) = db::query_as("SELECT COUNT(*) FROM tickets WHERE status = 'valid'")
             .fetch_one(store.pool())
             .await
             .unwrap();

@@ -4,6 +4,7 @@
 
 use parterre_core::catalog::{self, performances, prices, Performance, PerformanceQuery};
 use parterre_core::contacts::PayerInput;
+use parterre_core::db;
 use parterre_core::payments::Tender;
 use parterre_core::sales::{after_sale, carts, orders, promo, waitlist, CheckoutInput, ProductRequest, TicketRequest};
 use parterre_core::seating::inventory;
@@ -606,7 +607,7 @@ async fn sales_story(w: &World) {
     );
 
     // No seat is ever sold twice.
-    let (dups,): (i64,) = sqlx::query_as(
+    let (dups,): (i64,) = db::query_as(
         "SELECT COUNT(*) FROM (SELECT performance_id, seat_id FROM tickets WHERE status = 'valid' AND seat_id IS NOT NULL GROUP BY performance_id, seat_id HAVING COUNT(*) > 1) d",
     )
     .fetch_one(s.pool())

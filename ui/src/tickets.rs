@@ -7,6 +7,7 @@ use chrono::Datelike;
 use parterre_core::access::{self, TicketClaim};
 use parterre_core::auth::users;
 use parterre_core::catalog::{performances, prices, venues};
+use parterre_core::db;
 use parterre_core::sales::orders;
 use parterre_core::{time, Store};
 use parterre_reports::tickets::{render_tickets, TicketPrint};
@@ -66,7 +67,7 @@ pub async fn order_pdf(store: &Store, order_id: i64) -> AppResult<Vec<u8>> {
     for t in order.tickets.iter().filter(|t| t.status == "valid") {
         let perf = performances::get_performance(store, t.performance_id).await?;
         let seat_side: Option<(String,)> = match &t.seat {
-            Some((id, _, _)) => sqlx::query_as("SELECT side FROM seats WHERE id = $1")
+            Some((id, _, _)) => db::query_as("SELECT side FROM seats WHERE id = $1")
                 .bind(id)
                 .fetch_optional(store.pool())
                 .await

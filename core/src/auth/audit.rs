@@ -1,5 +1,6 @@
 //! Reading the audit trail, and recording refused accesses (R-3.3).
 
+use crate::db;
 use crate::error::Result;
 use crate::store::{audit_only, Actor, Store};
 
@@ -26,7 +27,7 @@ pub struct AuditEntry {
 
 /// The latest audit rows, newest first, optionally for one entity kind.
 pub async fn recent(store: &Store, entity: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>> {
-    let rows: Vec<(i64, String, String, String, String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<(i64, String, String, String, String, Option<String>, Option<String>, Option<String>)> = db::query_as(
         "SELECT id, at, actor, action, entity, entity_id, before_json, after_json FROM audit_log \
          WHERE ($1 = '' OR entity = $2) ORDER BY id DESC LIMIT $3",
     )

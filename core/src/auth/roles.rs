@@ -1,6 +1,7 @@
 //! Roles: named sets of permissions, created, edited and duplicated by administrators.
 
 use super::permissions;
+use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
 use crate::store::{on_unique, Actor, Change, Store, WriteTx};
@@ -33,12 +34,12 @@ fn validate(code: &str, label: &str, perms: &[String]) -> Result<()> {
 }
 
 async fn write_permissions(tx: &mut WriteTx, role_id: i64, perms: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM role_permissions WHERE role_id = $1")
+    db::query("DELETE FROM role_permissions WHERE role_id = $1")
         .bind(role_id)
         .execute(tx.conn())
         .await?;
     for p in perms {
-        sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
+        db::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
             .bind(role_id)
             .bind(p)
             .execute(tx.conn())
@@ -59,7 +60,7 @@ pub async fn create_role(store: &Store, actor: &Actor, code: &str, label: &str, 
     let perms = normalise(perms);
     validate(code, label, &perms)?;
     let mut tx = store.write(actor).await?;
-    let (id,): (i64,) = sqlx::query_as("INSERT INTO roles (code, label, created_at) VALUES ($1, $2, $3) RETURNING id")
+    let (id,): (i64,) = db::query_as("INSERT INTO roles (code, label, created_at) VALUES ($1, $2, $3) RETURNING id")
         .bind(code)
         .bind(label.trim())
         .bind(crate::time::now_db())
@@ -92,7 +93,7 @@ pub async fn update_role(store: &Store, actor: &Actor, id: i64, label: &str, per
     let perms = normalise(perms);
     validate(&before.code, label, &perms)?;
     let mut tx = store.write(actor).await?;
-    sqlx::query("UPDATE roles SET label = $1 WHERE id = $2")
+    db::query("UPDATE roles SET label = $1 WHERE id = $2")
         .bind(label.trim())
         .bind(id)
         .execute(tx.conn())
@@ -125,10 +126,10 @@ pub async fn duplicate_role(store: &Store, actor: &Actor, id: i64, code: &str, l
 
 /// Every role with its permissions, by code.
 pub async fn list_roles(store: &Store) -> Result<Vec<Role>> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, code, label FROM roles ORDER BY code")
+    let rows: Vec<(i64, String, String)> = db::query_as("SELECT id, code, label FROM roles ORDER BY code")
         .fetch_all(store.pool())
         .await?;
-    let perms: Vec<(i64, String)> = sqlx::query_as("SELECT role_id, permission FROM role_permissions ORDER BY permission")
+    let perms: Vec<(i64, String)> = db::query_as("SELECT role_id, permission FROM role_permissions ORDER BY permission")
         .fetch_all(store.pool())
         .await?;
     Ok(rows

@@ -1,6 +1,7 @@
 //! Browser sessions: a random cookie value, stored hashed, with its CSRF token.
 
 use super::{hash_secret, random_secret, users, AuthUser};
+use crate::db;
 use crate::error::Result;
 use crate::store::{Actor, Change, Store};
 use chrono::{Duration, Utc};
@@ -22,11 +23,11 @@ pub async fn create_session(store: &Store, user: &AuthUser) -> Result<String> {
     let secret = random_secret();
     let now = Utc::now();
     let mut tx = store.write(&user.actor()).await?;
-    sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+    db::query("DELETE FROM sessions WHERE expires_at < $1")
         .bind(crate::time::to_db(now))
         .execute(tx.conn())
         .await?;
-    sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+    db::query("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(hash_secret(&secret))
         .bind(user.id)
         .bind(random_secret())
@@ -41,7 +42,7 @@ pub async fn create_session(store: &Store, user: &AuthUser) -> Result<String> {
 
 /// The session behind a cookie value, if valid.
 pub async fn find_session(store: &Store, secret: &str) -> Result<Option<Session>> {
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT user_id, csrf_token FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+    let row: Option<(i64, String)> = db::query_as("SELECT user_id, csrf_token FROM sessions WHERE id_hash = $1 AND expires_at > $2")
         .bind(hash_secret(secret))
         .bind(crate::time::now_db())
         .fetch_optional(store.pool())
@@ -53,7 +54,7 @@ pub async fn find_session(store: &Store, secret: &str) -> Result<Option<Session>
 /// Closes a session.
 pub async fn delete_session(store: &Store, actor: &Actor, secret: &str) -> Result<()> {
     let mut tx = store.write(actor).await?;
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+    db::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(hash_secret(secret))
         .execute(tx.conn())
         .await?;

@@ -1,6 +1,7 @@
 //! API tokens for scripts: a bearer secret shown once, stored as a SHA-256 hash.
 
 use super::{hash_secret, random_secret, users, AuthUser};
+use crate::db;
 use crate::error::{CoreError, Result};
 use crate::events::Event;
 use crate::store::{Actor, Change, Store};
@@ -16,7 +17,7 @@ pub async fn create_token(store: &Store, actor: &Actor, login: &str, label: &str
     let secret = format!("{TOKEN_PREFIX}{}", random_secret());
     let mut tx = store.write(actor).await?;
     let (id,): (i64,) =
-        sqlx::query_as("INSERT INTO api_tokens (user_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+        db::query_as("INSERT INTO api_tokens (user_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(user.id)
             .bind(hash_secret(&secret))
             .bind(label)
@@ -45,7 +46,7 @@ pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<AuthUser
     let row: Option<(i64,)> = match store.memo().get::<Option<(i64,)>>(&key) {
         Some(r) => r,
         None => {
-            let r: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+            let r: Option<(i64,)> = db::query_as("SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
                 .bind(&hash)
                 .fetch_optional(store.pool())
                 .await?;

@@ -1,6 +1,7 @@
 //! Users: login, display name, argon2 password, roles.
 
 use super::permissions;
+use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
 use crate::store::{flag, on_unique, Actor, Change, Store, WriteTx};
@@ -98,7 +99,7 @@ fn validate(login: &str, display_name: &str, password: Option<&str>) -> Result<(
 async fn role_ids(tx: &mut WriteTx, codes: &[String]) -> Result<Vec<i64>> {
     let mut ids = Vec::new();
     for code in codes {
-        let id: Option<(i64,)> = sqlx::query_as("SELECT id FROM roles WHERE code = $1")
+        let id: Option<(i64,)> = db::query_as("SELECT id FROM roles WHERE code = $1")
             .bind(code)
             .fetch_optional(tx.conn())
             .await?;
@@ -111,12 +112,12 @@ async fn role_ids(tx: &mut WriteTx, codes: &[String]) -> Result<Vec<i64>> {
 }
 
 async fn write_roles(tx: &mut WriteTx, user_id: i64, ids: &[i64]) -> Result<()> {
-    sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+    db::query("DELETE FROM user_roles WHERE user_id = $1")
         .bind(user_id)
         .execute(tx.conn())
         .await?;
     for id in ids {
-        sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
+        db::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
             .bind(user_id)
             .bind(id)
             .execute(tx.conn())
@@ -132,16 +133,15 @@ pub async fn create_user(store: &Store, actor: &Actor, login: &str, display_name
     let hash = hash_password(password).await?;
     let mut tx = store.write(actor).await?;
     let ids = role_ids(&mut tx, roles).await?;
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO users (login, display_name, password_hash, active, created_at) VALUES ($1, $2, $3, 1, $4) RETURNING id",
-    )
-    .bind(login)
-    .bind(display_name.trim())
-    .bind(&hash)
-    .bind(crate::time::now_db())
-    .fetch_one(tx.conn())
-    .await
-    .map_err(|e| on_unique(e, format!("l'identifiant « {login} » existe déjà")))?;
+    let (id,): (i64,) =
+        db::query_as("INSERT INTO users (login, display_name, password_hash, active, created_at) VALUES ($1, $2, $3, 1, $4) RETURNING id")
+            .bind(login)
+            .bind(display_name.trim())
+            .bind(&hash)
+            .bind(crate::time::now_db())
+            .fetch_one(tx.conn())
+            .await
+            .map_err(|e| on_unique(e, format!("l'identifiant « {login} » existe déjà")))?;
     write_roles(&mut tx, id, &ids).await?;
     let user = User {
         id,
@@ -188,19 +188,19 @@ pub async fn update_user(
     };
     let mut tx = store.write(actor).await?;
     let ids = role_ids(&mut tx, roles).await?;
-    sqlx::query("UPDATE users SET display_name = $1, active = $2 WHERE id = $3")
+    db::query("UPDATE users SET display_name = $1, active = $2 WHERE id = $3")
         .bind(display_name.trim())
         .bind(active as i64)
         .bind(id)
         .execute(tx.conn())
         .await?;
     if let Some(h) = &hash {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        db::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(h)
             .bind(id)
             .execute(tx.conn())
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        db::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
             .execute(tx.conn())
             .await?;
@@ -248,11 +248,11 @@ pub async fn find_by_login(store: &Store, login: &str) -> Result<Option<User>> {
 
 /// Every user with their role codes, by login.
 pub async fn list_users(store: &Store) -> Result<Vec<User>> {
-    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as("SELECT id, login, display_name, active FROM users ORDER BY login")
+    let rows: Vec<(i64, String, String, i64)> = db::query_as("SELECT id, login, display_name, active FROM users ORDER BY login")
         .fetch_all(store.pool())
         .await?;
     let links: Vec<(i64, String)> =
-        sqlx::query_as("SELECT ur.user_id, r.code FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.code")
+        db::query_as("SELECT ur.user_id, r.code FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.code")
             .fetch_all(store.pool())
             .await?;
     Ok(rows
@@ -274,7 +274,7 @@ pub async fn auth_user(store: &Store, id: i64) -> Result<Option<AuthUser>> {
         return Ok(v);
     }
     let value: Option<AuthUser> = crate::memo::compute(async {
-        let row: Option<(String, String, i64)> = sqlx::query_as("SELECT login, display_name, active FROM users WHERE id = $1")
+        let row: Option<(String, String, i64)> = db::query_as("SELECT login, display_name, active FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(store.pool())
             .await?;
@@ -284,7 +284,7 @@ pub async fn auth_user(store: &Store, id: i64) -> Result<Option<AuthUser>> {
         if !flag(active) {
             return Ok(None);
         }
-        let perms: Vec<(String,)> = sqlx::query_as(
+        let perms: Vec<(String,)> = db::query_as(
             "SELECT DISTINCT rp.permission FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = $1",
         )
         .bind(id)
@@ -304,7 +304,7 @@ pub async fn auth_user(store: &Store, id: i64) -> Result<Option<AuthUser>> {
 
 /// Checks a login and password. Failures are audited; the caller throttles.
 pub async fn verify_login(store: &Store, login: &str, password: &str) -> Result<AuthUser> {
-    let row: Option<(i64, String, i64)> = sqlx::query_as("SELECT id, password_hash, active FROM users WHERE login = $1")
+    let row: Option<(i64, String, i64)> = db::query_as("SELECT id, password_hash, active FROM users WHERE login = $1")
         .bind(login.trim())
         .fetch_optional(store.pool())
         .await?;

@@ -1,6 +1,7 @@
 //! Performances: a show in a hall layout at a date-time, with its web sale window and quotas.
 
 use super::{shows, venues};
+use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
 use crate::store::{flag, Actor, Change, Store};
@@ -174,12 +175,12 @@ async fn validate(store: &Store, input: &PerformanceInput) -> Result<Valid> {
 }
 
 async fn write_quotas(tx: &mut crate::WriteTx, performance_id: i64, quotas: &[Quota]) -> Result<()> {
-    sqlx::query("DELETE FROM quotas WHERE performance_id = $1")
+    db::query("DELETE FROM quotas WHERE performance_id = $1")
         .bind(performance_id)
         .execute(tx.conn())
         .await?;
     for q in quotas.iter().filter(|q| q.places > 0) {
-        sqlx::query("INSERT INTO quotas (performance_id, family, places) VALUES ($1, $2, $3)")
+        db::query("INSERT INTO quotas (performance_id, family, places) VALUES ($1, $2, $3)")
             .bind(performance_id)
             .bind(&q.family)
             .bind(q.places)
@@ -203,7 +204,7 @@ pub async fn create_performance(store: &Store, actor: &Actor, input: &Performanc
     let v = validate(store, input).await?;
     let now = time::now_db();
     let mut tx = store.write(actor).await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO performances (show_id, layout_id, starts_at, web_sale_opens_at, web_sale_closes_at, cancelled, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
@@ -247,7 +248,7 @@ pub async fn update_performance(store: &Store, actor: &Actor, id: i64, input: &P
     input.show_id = Some(input.show_id.unwrap_or(before.show_id));
     let v = validate(store, &input).await?;
     let mut tx = store.write(actor).await?;
-    sqlx::query(
+    db::query(
         "UPDATE performances SET show_id = $1, layout_id = $2, starts_at = $3, web_sale_opens_at = $4, web_sale_closes_at = $5, \
          cancelled = $6, updated_at = $7 WHERE id = $8",
     )
@@ -322,20 +323,20 @@ pub async fn list_performances(store: &Store, q: &PerformanceQuery) -> Result<Ve
          FROM performances p JOIN shows s ON s.id = p.show_id JOIN layouts l ON l.id = p.layout_id JOIN halls h ON h.id = l.hall_id \
          {filter} ORDER BY p.starts_at, p.id"
     );
-    let mut query = sqlx::query_as::<_, Row>(&sql);
+    let mut query = db::query_as::<Row>(&sql);
     for b in &binds {
         query = query.bind(*b);
     }
     let rows: Vec<Row> = query.fetch_all(store.pool()).await?;
     let quotas: Vec<(i64, String, i64)> = match q.performance_id {
         Some(id) => {
-            sqlx::query_as("SELECT performance_id, family, places FROM quotas WHERE performance_id = $1 ORDER BY family")
+            db::query_as("SELECT performance_id, family, places FROM quotas WHERE performance_id = $1 ORDER BY family")
                 .bind(id)
                 .fetch_all(store.pool())
                 .await?
         }
         None => {
-            sqlx::query_as("SELECT performance_id, family, places FROM quotas ORDER BY family")
+            db::query_as("SELECT performance_id, family, places FROM quotas ORDER BY family")
                 .fetch_all(store.pool())
                 .await?
         }

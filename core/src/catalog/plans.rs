@@ -3,6 +3,7 @@
 //! A plan file is a `;`-separated CSV (the way Excel writes it in France), one seat per line:
 //! `rang;numero;cote;zone;pmr;x;y`. A plan with two seats of the same label is refused whole.
 
+use crate::db;
 use crate::error::{CoreError, Result};
 use crate::events::Event;
 use crate::store::{flag, Actor, Change, Store};
@@ -120,7 +121,7 @@ pub async fn import_plan(store: &Store, actor: &Actor, layout_id: i64, seats: &[
         ));
     }
     let mut tx = store.write(actor).await?;
-    let (existing,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM seats WHERE layout_id = $1")
+    let (existing,): (i64,) = db::query_as("SELECT COUNT(*) FROM seats WHERE layout_id = $1")
         .bind(layout_id)
         .fetch_one(tx.conn())
         .await?;
@@ -131,7 +132,7 @@ pub async fn import_plan(store: &Store, actor: &Actor, layout_id: i64, seats: &[
         )));
     }
     for s in seats {
-        sqlx::query("INSERT INTO seats (layout_id, row_label, number, side, zone, pmr, x, y) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        db::query("INSERT INTO seats (layout_id, row_label, number, side, zone, pmr, x, y) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(layout_id)
             .bind(&s.row)
             .bind(s.number)
@@ -145,7 +146,7 @@ pub async fn import_plan(store: &Store, actor: &Actor, layout_id: i64, seats: &[
     }
     let count = seats.len() as i64;
     let pmr = seats.iter().filter(|s| s.pmr).count() as i64;
-    sqlx::query("UPDATE layouts SET capacity = $1, pmr_places = $2 WHERE id = $3")
+    db::query("UPDATE layouts SET capacity = $1, pmr_places = $2 WHERE id = $3")
         .bind(count)
         .bind(pmr)
         .bind(layout_id)
@@ -175,7 +176,7 @@ pub async fn seats_shared(store: &Store, layout_id: i64) -> Result<std::sync::Ar
         return Ok(cached);
     }
     let rows: Vec<(i64, String, i64, String, String, i64, i64, i64)> =
-        sqlx::query_as("SELECT id, row_label, number, side, zone, pmr, x, y FROM seats WHERE layout_id = $1 ORDER BY y, x, id")
+        db::query_as("SELECT id, row_label, number, side, zone, pmr, x, y FROM seats WHERE layout_id = $1 ORDER BY y, x, id")
             .bind(layout_id)
             .fetch_all(store.pool())
             .await?;

@@ -1,5 +1,6 @@
 //! Price categories, the price grid by show category (R-4.3) and products (R-4.4, R-5.2).
 
+use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
 use crate::money::Money;
@@ -82,7 +83,7 @@ pub async fn ensure_price_category(
     needs_proof: bool,
     sort_order: i64,
 ) -> Result<i64> {
-    if let Some((id,)) = sqlx::query_as::<_, (i64,)>("SELECT id FROM price_categories WHERE code = $1")
+    if let Some((id,)) = db::query_as::<(i64,)>("SELECT id FROM price_categories WHERE code = $1")
         .bind(code)
         .fetch_optional(store.pool())
         .await?
@@ -110,7 +111,7 @@ pub async fn create_price_category(
     }
     e.into_result()?;
     let mut tx = store.write(actor).await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO price_categories (code, name, needs_proof, sort_order, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(code)
@@ -149,7 +150,7 @@ pub async fn list_price_categories(store: &Store) -> Result<Vec<PriceCategory>> 
     }
     let value: Vec<PriceCategory> = crate::memo::compute(async {
         let rows: Vec<(i64, String, String, i64)> =
-            sqlx::query_as("SELECT id, code, name, needs_proof FROM price_categories ORDER BY sort_order, id")
+            db::query_as("SELECT id, code, name, needs_proof FROM price_categories ORDER BY sort_order, id")
                 .fetch_all(store.pool())
                 .await?;
         Ok(rows
@@ -180,13 +181,13 @@ pub async fn set_grid_price(store: &Store, actor: &Actor, season_id: i64, tier: 
         .into_iter()
         .find(|c| c.tier == tier && c.price_category_id == price_category_id);
     let mut tx = store.write(actor).await?;
-    sqlx::query("DELETE FROM price_grid WHERE season_id = $1 AND tier = $2 AND price_category_id = $3")
+    db::query("DELETE FROM price_grid WHERE season_id = $1 AND tier = $2 AND price_category_id = $3")
         .bind(season_id)
         .bind(tier)
         .bind(price_category_id)
         .execute(tx.conn())
         .await?;
-    sqlx::query("INSERT INTO price_grid (season_id, tier, price_category_id, amount_cents) VALUES ($1, $2, $3, $4)")
+    db::query("INSERT INTO price_grid (season_id, tier, price_category_id, amount_cents) VALUES ($1, $2, $3, $4)")
         .bind(season_id)
         .bind(tier)
         .bind(price_category_id)
@@ -217,7 +218,7 @@ pub async fn set_grid_price(store: &Store, actor: &Actor, season_id: i64, tier: 
 
 /// A season's price grid.
 pub async fn grid(store: &Store, season_id: i64) -> Result<Vec<GridCell>> {
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as("SELECT tier, price_category_id, amount_cents FROM price_grid WHERE season_id = $1")
+    let rows: Vec<(String, i64, i64)> = db::query_as("SELECT tier, price_category_id, amount_cents FROM price_grid WHERE season_id = $1")
         .bind(season_id)
         .fetch_all(store.pool())
         .await?;
@@ -233,7 +234,7 @@ pub async fn grid(store: &Store, season_id: i64) -> Result<Vec<GridCell>> {
 
 /// Creates a product in a season, or returns the existing one with that code.
 pub async fn ensure_product(store: &Store, actor: &Actor, season_id: i64, input: &ProductInput) -> Result<i64> {
-    if let Some((id,)) = sqlx::query_as::<_, (i64,)>("SELECT id FROM products WHERE season_id = $1 AND code = $2")
+    if let Some((id,)) = db::query_as::<(i64,)>("SELECT id FROM products WHERE season_id = $1 AND code = $2")
         .bind(season_id)
         .bind(&input.code)
         .fetch_optional(store.pool())
@@ -261,7 +262,7 @@ pub async fn create_product(store: &Store, actor: &Actor, season_id: i64, input:
     }
     e.into_result()?;
     let mut tx = store.write(actor).await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO products (season_id, code, name, kind, size, price_cents, reduced_price_cents, vat_rate_bp, active, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) RETURNING id",
     )
@@ -296,7 +297,7 @@ pub async fn create_product(store: &Store, actor: &Actor, season_id: i64, input:
 /// A season's products (all seasons when `None`).
 pub async fn list_products(store: &Store, season_id: Option<i64>) -> Result<Vec<Product>> {
     type Row = (i64, i64, String, String, String, Option<i64>, Option<i64>, Option<i64>, i64, i64);
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = db::query_as(
         "SELECT id, season_id, code, name, kind, size, price_cents, reduced_price_cents, vat_rate_bp, active FROM products \
          WHERE ($1 = 0 OR season_id = $2) ORDER BY season_id, kind, size, id",
     )

@@ -1,5 +1,6 @@
 //! Seasons (1 July – 30 June) and carrying a season's configuration over to the next (R-4.1).
 
+use crate::db;
 use crate::error::{CoreError, Result};
 use crate::events::Event;
 use crate::store::{on_unique, Actor, Change, Store};
@@ -34,7 +35,7 @@ pub async fn list_seasons(store: &Store) -> Result<Vec<Season>> {
     }
     let value: Vec<Season> = crate::memo::compute(async {
         let rows: Vec<(i64, String, String, String)> =
-            sqlx::query_as("SELECT id, name, starts_on, ends_on FROM seasons ORDER BY starts_on DESC")
+            db::query_as("SELECT id, name, starts_on, ends_on FROM seasons ORDER BY starts_on DESC")
                 .fetch_all(store.pool())
                 .await?;
         Ok(rows
@@ -81,7 +82,7 @@ pub async fn ensure_season_for(store: &Store, actor: &Actor, day: NaiveDate) -> 
     let (year, first, last) = time::season_of(day);
     let name = time::season_name(year);
     let mut tx = store.write(actor).await?;
-    let (id,): (i64,) = sqlx::query_as("INSERT INTO seasons (name, starts_on, ends_on, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+    let (id,): (i64,) = db::query_as("INSERT INTO seasons (name, starts_on, ends_on, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(&name)
         .bind(time::date_to_db(first))
         .bind(time::date_to_db(last))
@@ -132,7 +133,7 @@ pub async fn carry_over(store: &Store, actor: &Actor, from_id: i64, with_shows: 
         .ok_or_else(|| CoreError::Internal("date hors limites".into()))?;
     let to = ensure_season_for(store, actor, next_day).await?;
     let mut tx = store.write(actor).await?;
-    let grid = sqlx::query(
+    let grid = db::query(
         "INSERT INTO price_grid (season_id, tier, price_category_id, amount_cents) \
          SELECT $1, g.tier, g.price_category_id, g.amount_cents FROM price_grid g WHERE g.season_id = $2 \
          AND NOT EXISTS (SELECT 1 FROM price_grid t WHERE t.season_id = $3 AND t.tier = g.tier AND t.price_category_id = g.price_category_id)",
@@ -143,7 +144,7 @@ pub async fn carry_over(store: &Store, actor: &Actor, from_id: i64, with_shows: 
     .execute(tx.conn())
     .await?
     .rows_affected() as i64;
-    let products = sqlx::query(
+    let products = db::query(
         "INSERT INTO products (season_id, code, name, kind, size, price_cents, reduced_price_cents, vat_rate_bp, active, created_at) \
          SELECT $1, p.code, p.name, p.kind, p.size, p.price_cents, p.reduced_price_cents, p.vat_rate_bp, p.active, $2 FROM products p \
          WHERE p.season_id = $3 AND NOT EXISTS (SELECT 1 FROM products t WHERE t.season_id = $4 AND t.code = p.code)",
@@ -157,7 +158,7 @@ pub async fn carry_over(store: &Store, actor: &Actor, from_id: i64, with_shows: 
     .rows_affected() as i64;
     let show_templates = if with_shows {
         let now = time::now_db();
-        sqlx::query(
+        db::query(
             "INSERT INTO shows (season_id, name, picture_url, duration_minutes, discipline, audience, min_age, tier, vat_rate_bp, \
              hall_id, numbered, ticket_prefix, analytic_code, artistic_director, company, description, is_creation, archived, is_template, created_at, updated_at) \
              SELECT $1, s.name, s.picture_url, s.duration_minutes, s.discipline, s.audience, s.min_age, s.tier, s.vat_rate_bp, \

@@ -1,6 +1,7 @@
 //! Shows with every R-4.2 field: create, edit, duplicate, archive, list, and their prices.
 
 use super::{seasons, AUDIENCES, DISCIPLINES, TIERS};
+use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
 use crate::money::{vat_parse, Money};
@@ -254,7 +255,7 @@ async fn resolve_season(store: &Store, season_id: Option<i64>) -> Result<i64> {
 
 async fn check_hall(store: &Store, hall_id: Option<i64>) -> Result<()> {
     if let Some(h) = hall_id {
-        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM halls WHERE id = $1")
+        let found: Option<(i64,)> = db::query_as("SELECT id FROM halls WHERE id = $1")
             .bind(h)
             .fetch_optional(store.pool())
             .await?;
@@ -269,8 +270,7 @@ const COLUMNS: &str = "id, season_id, name, picture_url, duration_minutes, disci
     web_sale_opens_at, web_sale_closes_at, hall_id, numbered, ticket_prefix, analytic_code, artistic_director, company, \
     description, is_creation, archived, is_template";
 
-fn from_row(r: &sqlx::any::AnyRow) -> Result<Show> {
-    use sqlx::Row;
+fn from_row(r: &db::Row) -> Result<Show> {
     Ok(Show {
         id: r.try_get(0)?,
         season_id: r.try_get(1)?,
@@ -299,7 +299,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Show> {
 
 /// Shows of a season (all seasons when `None`), by name.
 pub async fn list_shows(store: &Store, season_id: Option<i64>, include_archived: bool) -> Result<Vec<Show>> {
-    let rows = sqlx::query(&format!(
+    let rows = db::query(&format!(
         "SELECT {COLUMNS} FROM shows WHERE ($1 = 0 OR season_id = $2) AND ($3 = 1 OR archived = 0) ORDER BY name, id"
     ))
     .bind(season_id.unwrap_or(0))
@@ -317,7 +317,7 @@ pub async fn get_show(store: &Store, id: i64) -> Result<Show> {
         return Ok(v);
     }
     let value: Show = crate::memo::compute(async {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM shows WHERE id = $1"))
+        let row = db::query(&format!("SELECT {COLUMNS} FROM shows WHERE id = $1"))
             .bind(id)
             .fetch_optional(store.pool())
             .await?;
@@ -333,7 +333,7 @@ pub async fn get_show(store: &Store, id: i64) -> Result<Show> {
 
 async fn insert(tx: &mut crate::WriteTx, s: &Show) -> Result<i64> {
     let now = time::now_db();
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO shows (season_id, name, picture_url, duration_minutes, discipline, audience, min_age, tier, vat_rate_bp, \
          web_sale_opens_at, web_sale_closes_at, hall_id, numbered, ticket_prefix, analytic_code, artistic_director, company, \
          description, is_creation, archived, is_template, created_at, updated_at) \
@@ -411,7 +411,7 @@ pub async fn update_show(store: &Store, actor: &Actor, id: i64, input: &ShowInpu
     show.id = id;
     check_hall(store, show.hall_id).await?;
     let mut tx = store.write(actor).await?;
-    sqlx::query(
+    db::query(
         "UPDATE shows SET season_id = $1, name = $2, picture_url = $3, duration_minutes = $4, discipline = $5, audience = $6, \
          min_age = $7, tier = $8, vat_rate_bp = $9, web_sale_opens_at = $10, web_sale_closes_at = $11, hall_id = $12, numbered = $13, \
          ticket_prefix = $14, analytic_code = $15, artistic_director = $16, company = $17, description = $18, is_creation = $19, \
@@ -468,7 +468,7 @@ pub async fn duplicate_show(store: &Store, actor: &Actor, id: i64) -> Result<Sho
     };
     let mut tx = store.write(actor).await?;
     copy.id = insert(&mut tx, &copy).await?;
-    sqlx::query(
+    db::query(
         "INSERT INTO show_prices (show_id, price_category_id, amount_cents) SELECT $1, price_category_id, amount_cents FROM show_prices WHERE show_id = $2",
     )
     .bind(copy.id)
@@ -496,13 +496,13 @@ pub async fn set_show_price(store: &Store, actor: &Actor, show_id: i64, price_ca
         return Err(CoreError::invalid("amount", "un prix ne peut pas être négatif"));
     }
     let mut tx = store.write(actor).await?;
-    sqlx::query("DELETE FROM show_prices WHERE show_id = $1 AND price_category_id = $2")
+    db::query("DELETE FROM show_prices WHERE show_id = $1 AND price_category_id = $2")
         .bind(show_id)
         .bind(price_category_id)
         .execute(tx.conn())
         .await?;
     if let Some(m) = amount {
-        sqlx::query("INSERT INTO show_prices (show_id, price_category_id, amount_cents) VALUES ($1, $2, $3)")
+        db::query("INSERT INTO show_prices (show_id, price_category_id, amount_cents) VALUES ($1, $2, $3)")
             .bind(show_id)
             .bind(price_category_id)
             .bind(m.0)
@@ -530,7 +530,7 @@ pub async fn show_prices(store: &Store, show: &Show) -> Result<Vec<ShowPrice>> {
     let value: Vec<ShowPrice> = crate::memo::compute(async {
         let cats = super::prices::list_price_categories(store).await?;
         let grid = super::prices::grid(store, show.season_id).await?;
-        let special: Vec<(i64, i64)> = sqlx::query_as("SELECT price_category_id, amount_cents FROM show_prices WHERE show_id = $1")
+        let special: Vec<(i64, i64)> = db::query_as("SELECT price_category_id, amount_cents FROM show_prices WHERE show_id = $1")
             .bind(show.id)
             .fetch_all(store.pool())
             .await?;

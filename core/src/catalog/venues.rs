@@ -1,5 +1,6 @@
 //! Venues (main site and off-site), halls and their layouts (R-1.2).
 
+use crate::db;
 use crate::error::{CoreError, Result};
 use crate::events::Event;
 use crate::store::{flag, on_unique, Actor, Change, Store};
@@ -42,7 +43,7 @@ pub struct HallLayout {
 
 /// Creates a venue, or returns the existing one with that name.
 pub async fn ensure_venue(store: &Store, actor: &Actor, name: &str, main_site: bool, city: &str) -> Result<i64> {
-    if let Some((id,)) = sqlx::query_as::<_, (i64,)>("SELECT id FROM venues WHERE name = $1")
+    if let Some((id,)) = db::query_as::<(i64,)>("SELECT id FROM venues WHERE name = $1")
         .bind(name)
         .fetch_optional(store.pool())
         .await?
@@ -50,7 +51,7 @@ pub async fn ensure_venue(store: &Store, actor: &Actor, name: &str, main_site: b
         return Ok(id);
     }
     let mut tx = store.write(actor).await?;
-    let (id,): (i64,) = sqlx::query_as("INSERT INTO venues (name, main_site, city, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+    let (id,): (i64,) = db::query_as("INSERT INTO venues (name, main_site, city, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(name)
         .bind(main_site as i64)
         .bind(city)
@@ -79,7 +80,7 @@ pub async fn ensure_venue(store: &Store, actor: &Actor, name: &str, main_site: b
 
 /// Creates a hall in a venue, or returns the existing one.
 pub async fn ensure_hall(store: &Store, actor: &Actor, venue_id: i64, name: &str) -> Result<i64> {
-    if let Some((id,)) = sqlx::query_as::<_, (i64,)>("SELECT id FROM halls WHERE venue_id = $1 AND name = $2")
+    if let Some((id,)) = db::query_as::<(i64,)>("SELECT id FROM halls WHERE venue_id = $1 AND name = $2")
         .bind(venue_id)
         .bind(name)
         .fetch_optional(store.pool())
@@ -88,7 +89,7 @@ pub async fn ensure_hall(store: &Store, actor: &Actor, venue_id: i64, name: &str
         return Ok(id);
     }
     let mut tx = store.write(actor).await?;
-    let (id,): (i64,) = sqlx::query_as("INSERT INTO halls (venue_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+    let (id,): (i64,) = db::query_as("INSERT INTO halls (venue_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
         .bind(venue_id)
         .bind(name)
         .bind(crate::time::now_db())
@@ -119,7 +120,7 @@ pub async fn ensure_layout(
     pmr_places: i64,
     is_template: bool,
 ) -> Result<i64> {
-    if let Some((id,)) = sqlx::query_as::<_, (i64,)>("SELECT id FROM layouts WHERE hall_id = $1 AND name = $2")
+    if let Some((id,)) = db::query_as::<(i64,)>("SELECT id FROM layouts WHERE hall_id = $1 AND name = $2")
         .bind(hall_id)
         .bind(name)
         .fetch_optional(store.pool())
@@ -132,7 +133,7 @@ pub async fn ensure_layout(
     }
     let capacity = if numbered { 0 } else { capacity };
     let mut tx = store.write(actor).await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO layouts (hall_id, name, numbered, capacity, pmr_places, is_template, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(hall_id)
@@ -162,7 +163,7 @@ pub async fn ensure_layout(
 
 /// Every hall layout, by venue, hall and layout name.
 pub async fn list_hall_layouts(store: &Store) -> Result<Vec<HallLayout>> {
-    let rows: Vec<(i64, String, String, i64, String, i64, i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(i64, String, String, i64, String, i64, i64, i64, i64)> = db::query_as(
         "SELECT h.id, h.name, v.name, l.id, l.name, l.numbered, l.capacity, l.pmr_places, l.is_template \
          FROM layouts l JOIN halls h ON h.id = l.hall_id JOIN venues v ON v.id = h.venue_id \
          ORDER BY v.main_site DESC, v.name, h.id, l.id",
@@ -198,10 +199,9 @@ pub async fn get_layout(store: &Store, layout_id: i64) -> Result<HallLayout> {
 
 /// Every venue.
 pub async fn list_venues(store: &Store) -> Result<Vec<Venue>> {
-    let rows: Vec<(i64, String, i64, String)> =
-        sqlx::query_as("SELECT id, name, main_site, city FROM venues ORDER BY main_site DESC, name")
-            .fetch_all(store.pool())
-            .await?;
+    let rows: Vec<(i64, String, i64, String)> = db::query_as("SELECT id, name, main_site, city FROM venues ORDER BY main_site DESC, name")
+        .fetch_all(store.pool())
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, name, m, city)| Venue {

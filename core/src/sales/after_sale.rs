@@ -5,6 +5,7 @@
 use super::carts::{check_on_sale, ticket_price};
 use super::orders::{get_order, next_in_sequence, record_payment, valid_ticket_ids, Order};
 use crate::catalog::{performances, seasons};
+use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
 use crate::money::Money;
@@ -45,7 +46,7 @@ pub struct RefundInput {
 }
 
 async fn cancel_ticket(tx: &mut WriteTx, ticket_id: i64, order_id: i64, performance_id: i64, seat_id: Option<i64>) -> Result<()> {
-    sqlx::query("UPDATE tickets SET status = 'cancelled', updated_at = $1 WHERE id = $2 AND status = 'valid'")
+    db::query("UPDATE tickets SET status = 'cancelled', updated_at = $1 WHERE id = $2 AND status = 'valid'")
         .bind(time::now_db())
         .bind(ticket_id)
         .execute(tx.conn())
@@ -89,7 +90,7 @@ pub async fn cancel_order(store: &Store, actor: &Actor, order_id: i64) -> Result
     for (tid, perf, seat) in &perfs {
         cancel_ticket(&mut tx, *tid, order_id, *perf, *seat).await?;
     }
-    sqlx::query("UPDATE orders SET status = 'cancelled' WHERE id = $1")
+    db::query("UPDATE orders SET status = 'cancelled' WHERE id = $1")
         .bind(order_id)
         .execute(tx.conn())
         .await?;
@@ -162,16 +163,14 @@ pub async fn pay(store: &Store, actor: &Actor, order_id: i64, tenders: &[Tender]
         record_payment(&mut tx, order_id, &t.method, t.amount, actor.user_id).await?;
     }
     if order.status == "option" {
-        sqlx::query("UPDATE orders SET status = 'confirmed', option_until = NULL WHERE id = $1")
+        db::query("UPDATE orders SET status = 'confirmed', option_until = NULL WHERE id = $1")
             .bind(order_id)
             .execute(tx.conn())
             .await?;
-        sqlx::query(
-            "UPDATE places SET state = 'sold' WHERE state = 'option' AND ticket_id IN (SELECT id FROM tickets WHERE order_id = $1)",
-        )
-        .bind(order_id)
-        .execute(tx.conn())
-        .await?;
+        db::query("UPDATE places SET state = 'sold' WHERE state = 'option' AND ticket_id IN (SELECT id FROM tickets WHERE order_id = $1)")
+            .bind(order_id)
+            .execute(tx.conn())
+            .await?;
         tx.record(
             Change::new("order.confirm", "order", order_id)
                 .before(&"option")
@@ -229,11 +228,11 @@ pub async fn exchange(store: &Store, actor: &Actor, order_id: i64, input: &Excha
     // Hold the new place directly as sold, under the same rules as a cart hold.
     let seat_id = if perf.numbered {
         let plan = inventory::plan(store, perf.layout_id).await?;
-        let taken = inventory::taken_seats(&mut tx, perf.id).await?;
+        let free = inventory::seat_choice(&mut tx, perf.id, "").await?;
         let id = match input.seat_id {
             Some(s) if plan.iter().any(|p| p.id == s) => s,
             Some(_) => return Err(CoreError::invalid("seat_id", "ce siège n'appartient pas à la salle de la séance")),
-            None => crate::seating::best_available(&plan, &|id| !taken.contains_key(&id), 1, false)
+            None => crate::seating::best_available(&plan, &|id| free.allows(id), 1, false)
                 .and_then(|a| a.seat_ids.first().copied())
                 .ok_or_else(|| CoreError::Conflict("séance complète".into()))?,
         };
@@ -247,7 +246,7 @@ pub async fn exchange(store: &Store, actor: &Actor, order_id: i64, input: &Excha
     let seq = next_in_sequence(&mut tx, &format!("ticket.{}", season.name)).await?;
     let number = format!("T{tag}-{seq:06}");
     let now = time::now_db();
-    let (new_id,): (i64,) = sqlx::query_as(
+    let (new_id,): (i64,) = db::query_as(
         "INSERT INTO tickets (order_id, season_id, number, performance_id, seat_id, family, price_category_id, product_id, amount_cents, vat_rate_bp, status, spectator, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8, $9, 'valid', $10, $11, $12) RETURNING id",
     )
@@ -265,7 +264,7 @@ pub async fn exchange(store: &Store, actor: &Actor, order_id: i64, input: &Excha
     .bind(&now)
     .fetch_one(tx.conn())
     .await?;
-    let inserted = sqlx::query(
+    let inserted = db::query(
         "INSERT INTO places (performance_id, seat_id, family, state, ticket_id, created_at) VALUES ($1, $2, '', 'sold', $3, $4) ON CONFLICT DO NOTHING",
     )
     .bind(perf.id)
@@ -321,7 +320,7 @@ pub async fn exchange(store: &Store, actor: &Actor, order_id: i64, input: &Excha
 /// Issues a duplicate of a ticket: the barcode version goes up, so the old QR code is revoked.
 pub async fn duplicate_ticket(store: &Store, actor: &Actor, ticket_id: i64) -> Result<i64> {
     let mut tx = store.write(actor).await?;
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT barcode_version, status FROM tickets WHERE id = $1")
+    let row: Option<(i64, String)> = db::query_as("SELECT barcode_version, status FROM tickets WHERE id = $1")
         .bind(ticket_id)
         .fetch_optional(tx.conn())
         .await?;
@@ -330,7 +329,7 @@ pub async fn duplicate_ticket(store: &Store, actor: &Actor, ticket_id: i64) -> R
         return Err(CoreError::Conflict("billet annulé : pas de duplicata".into()));
     }
     let next = version + 1;
-    sqlx::query("UPDATE tickets SET barcode_version = $1, updated_at = $2 WHERE id = $3 AND barcode_version = $4")
+    db::query("UPDATE tickets SET barcode_version = $1, updated_at = $2 WHERE id = $3 AND barcode_version = $4")
         .bind(next)
         .bind(time::now_db())
         .bind(ticket_id)

@@ -2,6 +2,7 @@
 //! place until checkout or expiry (R-5.2, R-5.7, R-7.6).
 
 use crate::catalog::{performances, prices, shows, Performance};
+use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
 use crate::money::Money;
@@ -144,12 +145,12 @@ type ItemRow = (
 /// Reads a cart with its lines and totals (promo discounts computed now).
 pub async fn get_cart(store: &Store, id: i64) -> Result<Cart> {
     let row: Option<(String, String, String, Option<i64>)> =
-        sqlx::query_as("SELECT channel, status, expires_at, promo_code_id FROM carts WHERE id = $1")
+        db::query_as("SELECT channel, status, expires_at, promo_code_id FROM carts WHERE id = $1")
             .bind(id)
             .fetch_optional(store.pool())
             .await?;
     let (channel, status, expires_at, promo_id) = row.ok_or_else(|| CoreError::NotFound(format!("panier {id}")))?;
-    let rows: Vec<ItemRow> = sqlx::query_as(
+    let rows: Vec<ItemRow> = db::query_as(
         "SELECT id, kind, performance_id, seat_id, family, price_category_id, product_id, parent_item_id, unit_cents, discount_cents, vat_rate_bp, quantity, spectator \
          FROM cart_items WHERE cart_id = $1 ORDER BY id",
     )
@@ -163,7 +164,7 @@ pub async fn get_cart(store: &Store, id: i64) -> Result<Cart> {
     let mut items = Vec::new();
     let mut labels = Labels::default();
     let seat_rows: Vec<(i64, String, i64)> =
-        sqlx::query_as("SELECT s.id, s.row_label, s.number FROM seats s JOIN cart_items i ON i.seat_id = s.id WHERE i.cart_id = $1")
+        db::query_as("SELECT s.id, s.row_label, s.number FROM seats s JOIN cart_items i ON i.seat_id = s.id WHERE i.cart_id = $1")
             .bind(id)
             .fetch_all(store.pool())
             .await?;
@@ -238,7 +239,7 @@ impl Labels {
         }
         let id = product.unwrap_or(0);
         if let std::collections::hash_map::Entry::Vacant(slot) = self.products.entry(id) {
-            let name: Option<(String,)> = sqlx::query_as("SELECT name FROM products WHERE id = $1")
+            let name: Option<(String,)> = db::query_as("SELECT name FROM products WHERE id = $1")
                 .bind(id)
                 .fetch_optional(store.pool())
                 .await?;
@@ -256,7 +257,7 @@ pub async fn create_cart(store: &Store, actor: &Actor, channel: &str, ttl_second
     let now = Utc::now();
     let expires = time::to_db(now + Duration::seconds(ttl_seconds));
     let mut tx = store.write(actor).await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO carts (channel, operator_id, status, created_at, expires_at) VALUES ($1, $2, 'open', $3, $4) RETURNING id",
     )
     .bind(channel)
@@ -283,7 +284,7 @@ pub(crate) async fn open_cart_tx(store: &Store, actor: &Actor, cart_id: i64) -> 
     let mut tx = store.write(actor).await?;
     // Expired holds of other carts need no sweep here: every hold statement treats them as
     // free (the background task tidies them up). Only this cart's own expiry matters.
-    let row: Option<(String, String, String)> = sqlx::query_as("SELECT status, channel, expires_at FROM carts WHERE id = $1")
+    let row: Option<(String, String, String)> = db::query_as("SELECT status, channel, expires_at FROM carts WHERE id = $1")
         .bind(cart_id)
         .fetch_optional(tx.conn())
         .await?;
@@ -314,18 +315,16 @@ pub(crate) async fn open_cart_tx(store: &Store, actor: &Actor, cart_id: i64) -> 
 /// Pushes the cart's expiry to now + ttl, for the cart and its holds.
 pub(super) async fn refresh(tx: &mut WriteTx, cart_id: i64, ttl_seconds: i64) -> Result<String> {
     let expires = time::to_db(Utc::now() + Duration::seconds(ttl_seconds));
-    sqlx::query("UPDATE carts SET expires_at = $1 WHERE id = $2")
+    db::query("UPDATE carts SET expires_at = $1 WHERE id = $2")
         .bind(&expires)
         .bind(cart_id)
         .execute(tx.conn())
         .await?;
-    sqlx::query(
-        "UPDATE places SET expires_at = $1 WHERE state = 'held' AND cart_item_id IN (SELECT id FROM cart_items WHERE cart_id = $2)",
-    )
-    .bind(&expires)
-    .bind(cart_id)
-    .execute(tx.conn())
-    .await?;
+    db::query("UPDATE places SET expires_at = $1 WHERE state = 'held' AND cart_item_id IN (SELECT id FROM cart_items WHERE cart_id = $2)")
+        .bind(&expires)
+        .bind(cart_id)
+        .execute(tx.conn())
+        .await?;
     Ok(expires)
 }
 
@@ -360,7 +359,7 @@ pub(super) struct NewItem<'a> {
 }
 
 pub(super) async fn insert_item(tx: &mut WriteTx, i: NewItem<'_>) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO cart_items (cart_id, kind, performance_id, seat_id, family, price_category_id, product_id, parent_item_id, unit_cents, vat_rate_bp, quantity, spectator, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
@@ -399,7 +398,7 @@ pub(super) async fn insert_items(tx: &mut WriteTx, items: &[NewItem<'_>]) -> Res
             values.join(", ")
         );
         let now = time::now_db();
-        let mut q = sqlx::query_as::<_, (i64, Option<i64>)>(&sql);
+        let mut q = db::query_as::<(i64, Option<i64>)>(&sql);
         for i in chunk {
             q = q
                 .bind(i.cart_id)
@@ -464,11 +463,8 @@ pub(super) async fn hold_tickets(
                 ids.to_vec()
             }
             None => {
-                let taken = inventory::taken_seats(tx, perf.id).await?;
-                let available = |id: i64| match taken.get(&id) {
-                    None => family.is_empty(),
-                    Some((state, f)) => !family.is_empty() && state == "quota" && f == family,
-                };
+                let choice = inventory::seat_choice(tx, perf.id, family).await?;
+                let available = |id: i64| choice.allows(id);
                 let alloc = seating::best_available(&plan, &available, n, pmr).ok_or_else(|| {
                     CoreError::Conflict(if family.is_empty() {
                         "complet : pas assez de places disponibles".to_string()
@@ -635,7 +631,7 @@ pub use super::products::add_product;
 /// Removes a line (and, for a formule, its tickets), releasing their places.
 pub async fn remove_item(store: &Store, actor: &Actor, cart_id: i64, item_id: i64) -> Result<Cart> {
     let (mut tx, _) = open_cart_tx(store, actor, cart_id).await?;
-    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM cart_items WHERE cart_id = $1 AND (id = $2 OR parent_item_id = $3)")
+    let ids: Vec<(i64,)> = db::query_as("SELECT id FROM cart_items WHERE cart_id = $1 AND (id = $2 OR parent_item_id = $3)")
         .bind(cart_id)
         .bind(item_id)
         .bind(item_id)
@@ -647,7 +643,7 @@ pub async fn remove_item(store: &Store, actor: &Actor, cart_id: i64, item_id: i6
     let ids: Vec<i64> = ids.into_iter().map(|r| r.0).collect();
     inventory::release_items(&mut tx, &ids).await?;
     for id in &ids {
-        sqlx::query("DELETE FROM cart_items WHERE id = $1")
+        db::query("DELETE FROM cart_items WHERE id = $1")
             .bind(id)
             .execute(tx.conn())
             .await?;

@@ -4,6 +4,7 @@
 use super::carts::{get_cart, open_cart_tx};
 use crate::catalog::seasons;
 use crate::contacts::{self, PayerInput};
+use crate::db;
 use crate::error::{CoreError, Result};
 use crate::events::Event;
 use crate::money::Money;
@@ -129,7 +130,7 @@ impl Order {
 /// Next value of a gapless sequence, inside the caller's transaction.
 pub async fn next_in_sequence(tx: &mut WriteTx, name: &str) -> Result<i64> {
     // One upsert: concurrent first uses cannot both insert the row.
-    let (v,): (i64,) = sqlx::query_as(
+    let (v,): (i64,) = db::query_as(
         "INSERT INTO sequences (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
     )
     .bind(name)
@@ -167,14 +168,14 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
     payments::check_tenders(&input.payments, &methods, cart.amount_due, option_until.is_some())?;
     let payer = contacts::resolve_payer(&mut tx, &input.payer).await?;
     // The promo code's quota is taken now, conditionally: two carts cannot both use the last use.
-    let promo_id: Option<(Option<i64>,)> = sqlx::query_as("SELECT promo_code_id FROM carts WHERE id = $1")
+    let promo_id: Option<(Option<i64>,)> = db::query_as("SELECT promo_code_id FROM carts WHERE id = $1")
         .bind(cart_id)
         .fetch_optional(tx.conn())
         .await?;
     let promo_id = promo_id.and_then(|p| p.0);
     if let Some(pid) = promo_id {
         if cart.items.iter().any(|i| i.discount.0 > 0) {
-            let used = sqlx::query("UPDATE promo_codes SET uses = uses + 1 WHERE id = $1 AND (max_uses IS NULL OR uses < max_uses)")
+            let used = db::query("UPDATE promo_codes SET uses = uses + 1 WHERE id = $1 AND (max_uses IS NULL OR uses < max_uses)")
                 .bind(pid)
                 .execute(tx.conn())
                 .await?
@@ -196,7 +197,7 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
     let number = format!("C{tag}-{order_seq:06}");
     let status = if option_until.is_some() { "option" } else { "confirmed" };
     let now = time::now_db();
-    let (order_id,): (i64,) = sqlx::query_as(
+    let (order_id,): (i64,) = db::query_as(
         "INSERT INTO orders (season_id, number, cart_id, payer_contact_id, channel, operator_id, status, option_until, total_cents, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
@@ -227,13 +228,13 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
         }),
     )
     .await?;
-    let invitation_id: Option<(i64,)> = sqlx::query_as("SELECT id FROM price_categories WHERE code = 'invitation'")
+    let invitation_id: Option<(i64,)> = db::query_as("SELECT id FROM price_categories WHERE code = 'invitation'")
         .fetch_optional(tx.conn())
         .await?;
     for item in &cart.items {
         if item.kind == "product" {
             {
-                sqlx::query("INSERT INTO order_lines (order_id, product_id, quantity, amount_cents, vat_rate_bp, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                db::query("INSERT INTO order_lines (order_id, product_id, quantity, amount_cents, vat_rate_bp, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(order_id)
                     .bind(item.product_id)
                     .bind(item.quantity)
@@ -277,7 +278,7 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
     for t in &input.payments {
         record_payment(&mut tx, order_id, &t.method, t.amount, actor.user_id).await?;
     }
-    sqlx::query("UPDATE carts SET status = 'ordered', order_id = $1 WHERE id = $2")
+    db::query("UPDATE carts SET status = 'ordered', order_id = $1 WHERE id = $2")
         .bind(order_id)
         .bind(cart_id)
         .execute(tx.conn())
@@ -306,7 +307,7 @@ async fn issue_tickets(tx: &mut WriteTx, items: &[&super::CartItem], c: IssueCon
         return Ok(());
     }
     let n = items.len() as i64;
-    let (last,): (i64,) = sqlx::query_as(
+    let (last,): (i64,) = db::query_as(
         "INSERT INTO sequences (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = sequences.value + $3 RETURNING value",
     )
     .bind(format!("ticket.{}", c.season.name))
@@ -334,7 +335,7 @@ async fn issue_tickets(tx: &mut WriteTx, items: &[&super::CartItem], c: IssueCon
         )
         .replace("$0a", &format!("${}", base + 1))
         .replace("$0b", &format!("${}", base + 2));
-        let mut q = sqlx::query_as::<_, (i64, Option<i64>)>(&sql);
+        let mut q = db::query_as::<(i64, Option<i64>)>(&sql);
         for (k, item) in chunk.iter().enumerate() {
             let number = format!("T{tag}-{:06}", first + (chunk_no * 40 + k) as i64);
             numbers.insert(item.id, number.clone());
@@ -362,7 +363,7 @@ async fn issue_tickets(tx: &mut WriteTx, items: &[&super::CartItem], c: IssueCon
     }
     // Every held place of the cart becomes its ticket's, in one conditional statement.
     let state = if c.option { "option" } else { "sold" };
-    let converted = sqlx::query(
+    let converted = db::query(
         "UPDATE places SET \
          state = CASE WHEN $1 = 0 AND (SELECT ci.price_category_id FROM cart_items ci WHERE ci.id = places.cart_item_id) = $2 THEN 'invitation' ELSE $3 END, \
          ticket_id = (SELECT t.id FROM tickets t WHERE t.cart_item_id = places.cart_item_id AND t.order_id = $4), \
@@ -414,7 +415,7 @@ async fn issue_tickets(tx: &mut WriteTx, items: &[&super::CartItem], c: IssueCon
 
 /// Appends a payment (positive) or refund (negative) row.
 pub async fn record_payment(tx: &mut WriteTx, order_id: i64, method: &str, amount: Money, operator: Option<i64>) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO payments (order_id, method, amount_cents, operator_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(order_id)
@@ -456,7 +457,7 @@ type TicketRow = (
 
 /// Reads an order with its tickets, lines and payments.
 pub async fn get_order(store: &Store, id: i64) -> Result<Order> {
-    let row: Option<(String, String, String, i64, Option<i64>, Option<String>, i64, String)> = sqlx::query_as(
+    let row: Option<(String, String, String, i64, Option<i64>, Option<String>, i64, String)> = db::query_as(
         "SELECT number, status, channel, payer_contact_id, operator_id, option_until, total_cents, created_at FROM orders WHERE id = $1",
     )
     .bind(id)
@@ -464,7 +465,7 @@ pub async fn get_order(store: &Store, id: i64) -> Result<Order> {
     .await?;
     let (number, status, channel, payer, operator, option_until, total, created_at) =
         row.ok_or_else(|| CoreError::NotFound(format!("commande {id}")))?;
-    let tickets: Vec<TicketRow> = sqlx::query_as(
+    let tickets: Vec<TicketRow> = db::query_as(
         "SELECT t.id, t.number, t.performance_id, t.seat_id, s.row_label, s.number, t.price_category_id, t.product_id, t.amount_cents, t.vat_rate_bp, t.status, t.barcode_version, t.spectator \
          FROM tickets t LEFT JOIN seats s ON s.id = t.seat_id WHERE t.order_id = $1 ORDER BY t.id",
     )
@@ -472,12 +473,12 @@ pub async fn get_order(store: &Store, id: i64) -> Result<Order> {
     .fetch_all(store.pool())
     .await?;
     let lines: Vec<(i64, i64, i64)> =
-        sqlx::query_as("SELECT product_id, quantity, amount_cents FROM order_lines WHERE order_id = $1 ORDER BY id")
+        db::query_as("SELECT product_id, quantity, amount_cents FROM order_lines WHERE order_id = $1 ORDER BY id")
             .bind(id)
             .fetch_all(store.pool())
             .await?;
     let pays: Vec<(i64, String, i64, String)> =
-        sqlx::query_as("SELECT id, method, amount_cents, created_at FROM payments WHERE order_id = $1 ORDER BY id")
+        db::query_as("SELECT id, method, amount_cents, created_at FROM payments WHERE order_id = $1 ORDER BY id")
             .bind(id)
             .fetch_all(store.pool())
             .await?;
@@ -535,7 +536,7 @@ pub async fn get_order(store: &Store, id: i64) -> Result<Order> {
 /// Options whose deadline or performance is within `days` days: the D-15 alert list (R-5.6).
 pub async fn options_due(store: &Store, days: i64) -> Result<Vec<(i64, String, Option<String>)>> {
     let limit = time::to_db(chrono::Utc::now() + chrono::Duration::days(days));
-    let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+    let rows: Vec<(i64, String, Option<String>)> = db::query_as(
         "SELECT DISTINCT o.id, o.number, o.option_until FROM orders o JOIN tickets t ON t.order_id = o.id JOIN performances p ON p.id = t.performance_id \
          WHERE o.status = 'option' AND t.status = 'valid' AND (p.starts_at <= $1 OR o.option_until <= $2) ORDER BY o.id",
     )
@@ -549,7 +550,7 @@ pub async fn options_due(store: &Store, days: i64) -> Result<Vec<(i64, String, O
 /// Tickets still valid of an order, with their places (for after-sale operations).
 pub(crate) async fn valid_ticket_ids(tx: &mut WriteTx, order_id: i64) -> Result<Vec<(i64, i64, Option<i64>)>> {
     Ok(
-        sqlx::query_as("SELECT id, performance_id, seat_id FROM tickets WHERE order_id = $1 AND status = 'valid' ORDER BY id")
+        db::query_as("SELECT id, performance_id, seat_id FROM tickets WHERE order_id = $1 AND status = 'valid' ORDER BY id")
             .bind(order_id)
             .fetch_all(tx.conn())
             .await?,
@@ -559,7 +560,7 @@ pub(crate) async fn valid_ticket_ids(tx: &mut WriteTx, order_id: i64) -> Result<
 /// Seats held by more than one valid ticket (must always be 0): the double-sale check used by
 /// benchmarks and verifications.
 pub async fn double_sales(store: &Store) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as(
+    let (n,): (i64,) = db::query_as(
         "SELECT COUNT(*) FROM (SELECT performance_id, seat_id FROM tickets WHERE status = 'valid' AND seat_id IS NOT NULL \
          GROUP BY performance_id, seat_id HAVING COUNT(*) > 1) d",
     )

@@ -3,6 +3,7 @@
 
 use super::carts::{open_cart_tx, CartItem};
 use crate::catalog::performances;
+use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
 use crate::money::Money;
@@ -115,7 +116,7 @@ fn from_row(r: Row) -> PromoCode {
 
 /// One code by id.
 pub async fn get(store: &Store, id: i64) -> Result<Option<PromoCode>> {
-    let r: Option<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM promo_codes WHERE id = $1"))
+    let r: Option<Row> = db::query_as(&format!("SELECT {COLS} FROM promo_codes WHERE id = $1"))
         .bind(id)
         .fetch_optional(store.pool())
         .await?;
@@ -124,7 +125,7 @@ pub async fn get(store: &Store, id: i64) -> Result<Option<PromoCode>> {
 
 /// Every code, newest first.
 pub async fn list(store: &Store) -> Result<Vec<PromoCode>> {
-    let r: Vec<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM promo_codes ORDER BY id DESC"))
+    let r: Vec<Row> = db::query_as(&format!("SELECT {COLS} FROM promo_codes ORDER BY id DESC"))
         .fetch_all(store.pool())
         .await?;
     Ok(r.into_iter().map(from_row).collect())
@@ -190,7 +191,7 @@ pub async fn create(store: &Store, actor: &Actor, input: &PromoInput) -> Result<
     let mut tx = store.write(actor).await?;
     let mut made = Vec::new();
     for code in codes {
-        let (id,): (i64,) = sqlx::query_as(
+        let (id,): (i64,) = db::query_as(
             "INSERT INTO promo_codes (code, batch, valid_from, valid_until, max_uses, uses, discount_percent, discount_cents, show_ids, performance_ids, price_category_ids, created_at) \
              VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
@@ -275,7 +276,7 @@ pub async fn discount_for(store: &Store, p: &PromoCode, item: &CartItem) -> Resu
 /// « quota épuisé », « ne s'applique pas à ce spectacle ».
 pub async fn apply(store: &Store, actor: &Actor, cart_id: i64, code: &str) -> Result<super::Cart> {
     let wanted = code.trim().to_uppercase();
-    let r: Option<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM promo_codes WHERE code = $1"))
+    let r: Option<Row> = db::query_as(&format!("SELECT {COLS} FROM promo_codes WHERE code = $1"))
         .bind(&wanted)
         .fetch_optional(store.pool())
         .await?;
@@ -294,7 +295,7 @@ pub async fn apply(store: &Store, actor: &Actor, cart_id: i64, code: &str) -> Re
         return Err(CoreError::invalid("code", "ne s'applique pas à ce spectacle"));
     }
     let (mut tx, _) = open_cart_tx(store, actor, cart_id).await?;
-    sqlx::query("UPDATE carts SET promo_code_id = $1 WHERE id = $2")
+    db::query("UPDATE carts SET promo_code_id = $1 WHERE id = $2")
         .bind(p.id)
         .bind(cart_id)
         .execute(tx.conn())

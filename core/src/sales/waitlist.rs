@@ -3,6 +3,7 @@
 //! campaigns issue).
 
 use crate::catalog::performances;
+use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
 use crate::store::{Actor, Change, Store, WriteTx};
@@ -76,7 +77,7 @@ pub async fn join(store: &Store, actor: &Actor, performance_id: i64, input: &Wai
     e.into_result()?;
     let channel = input.channel.clone().unwrap_or_else(|| "counter".into());
     let mut tx = store.write(actor).await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO waitlist (performance_id, price_category_id, quantity, last_name, first_name, email, phone, channel, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
@@ -124,7 +125,7 @@ type Row = (
 
 /// The list of a performance, in the order people joined.
 pub async fn list(store: &Store, performance_id: i64) -> Result<Vec<WaitlistEntry>> {
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = db::query_as(
         "SELECT id, performance_id, price_category_id, quantity, last_name, first_name, email, phone, channel, created_at, notified_at \
          FROM waitlist WHERE performance_id = $1 ORDER BY created_at, id",
     )
@@ -152,15 +153,15 @@ pub async fn list(store: &Store, performance_id: i64) -> Result<Vec<WaitlistEntr
 /// After places were freed at a performance: notifies, in order, the entries not yet
 /// notified whose quantity fits in what is free now.
 pub async fn notify_in_tx(tx: &mut WriteTx, performance_id: i64) -> Result<()> {
-    let (held_or_sold,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND family = ''")
+    let (held_or_sold,): (i64,) = db::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND family = ''")
         .bind(performance_id)
         .fetch_one(tx.conn())
         .await?;
-    let cap: Option<(i64,)> = sqlx::query_as("SELECT l.capacity FROM performances p JOIN layouts l ON l.id = p.layout_id WHERE p.id = $1")
+    let cap: Option<(i64,)> = db::query_as("SELECT l.capacity FROM performances p JOIN layouts l ON l.id = p.layout_id WHERE p.id = $1")
         .bind(performance_id)
         .fetch_optional(tx.conn())
         .await?;
-    let (quota_total,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(SUM(places), 0) AS BIGINT) FROM quotas WHERE performance_id = $1")
+    let (quota_total,): (i64,) = db::query_as("SELECT CAST(COALESCE(SUM(places), 0) AS BIGINT) FROM quotas WHERE performance_id = $1")
         .bind(performance_id)
         .fetch_one(tx.conn())
         .await?;
@@ -169,7 +170,7 @@ pub async fn notify_in_tx(tx: &mut WriteTx, performance_id: i64) -> Result<()> {
         return Ok(());
     }
     let waiting: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT id, quantity FROM waitlist WHERE performance_id = $1 AND notified_at IS NULL ORDER BY created_at, id")
+        db::query_as("SELECT id, quantity FROM waitlist WHERE performance_id = $1 AND notified_at IS NULL ORDER BY created_at, id")
             .bind(performance_id)
             .fetch_all(tx.conn())
             .await?;
@@ -178,7 +179,7 @@ pub async fn notify_in_tx(tx: &mut WriteTx, performance_id: i64) -> Result<()> {
             break;
         }
         free -= qty;
-        sqlx::query("UPDATE waitlist SET notified_at = $1 WHERE id = $2")
+        db::query("UPDATE waitlist SET notified_at = $1 WHERE id = $2")
             .bind(time::now_db())
             .bind(id)
             .execute(tx.conn())

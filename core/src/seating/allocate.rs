@@ -2,8 +2,6 @@
 //! a database. "Side by side" means consecutive seats of one row on the same side of the aisle
 //! with no taken seat between them.
 
-use std::collections::BTreeMap;
-
 /// A seat as the allocator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanSeat {
@@ -39,21 +37,18 @@ struct Block<'a> {
 }
 
 /// Splits the plan into blocks of seats that are side by side, keeping only the available ones
-/// (a taken seat breaks a block).
+/// (a taken seat breaks a block). One pass over the plan in (row, position) order.
 fn blocks<'a>(plan: &'a [PlanSeat], available: &dyn Fn(i64) -> bool, pmr_ok: bool) -> Vec<Block<'a>> {
-    let mut rows: BTreeMap<i64, Vec<&PlanSeat>> = BTreeMap::new();
-    for s in plan {
-        rows.entry(s.y).or_default().push(s);
+    let mut ordered: Vec<&PlanSeat> = plan.iter().collect();
+    if !ordered.is_sorted_by_key(|s| (s.y, s.x)) {
+        ordered.sort_by_key(|s| (s.y, s.x));
     }
     let mut out = Vec::new();
-    for (rank, (_, mut seats)) in rows.into_iter().enumerate() {
-        seats.sort_by_key(|s| s.x);
-        let min = seats.first().map(|s| s.x).unwrap_or(0) as f64;
-        let max = seats.last().map(|s| s.x).unwrap_or(0) as f64;
-        let center = (min + max) / 2.0;
+    for (rank, row) in ordered.chunk_by(|a, b| a.y == b.y).enumerate() {
+        let center = (row[0].x + row[row.len() - 1].x) as f64 / 2.0;
         let mut current: Vec<&PlanSeat> = Vec::new();
         let mut last_side: Option<&str> = None;
-        for s in seats {
+        for s in row {
             let usable = available(s.id) && (pmr_ok || !s.pmr);
             if (!usable || last_side.is_some_and(|side| side != s.side)) && !current.is_empty() {
                 out.push(Block {

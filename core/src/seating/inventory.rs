@@ -3,10 +3,12 @@
 
 use super::allocate::PlanSeat;
 use crate::catalog::{performances, plans, Performance, Quota};
+use crate::db;
 use crate::error::{CoreError, Result};
 use crate::store::{Backend, Store, WriteTx};
 use crate::time;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Per-state counts of a performance.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -61,7 +63,7 @@ pub struct Availability {
 /// has a single writer; PostgreSQL takes a transaction-level advisory lock.
 pub async fn lock(tx: &mut WriteTx, performance_id: i64) -> Result<()> {
     if tx.backend() == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        db::query("SELECT pg_advisory_xact_lock($1)")
             .bind(performance_id)
             .execute(tx.conn())
             .await?;
@@ -73,20 +75,20 @@ pub async fn lock(tx: &mut WriteTx, performance_id: i64) -> Result<()> {
 /// carts that expired now.
 pub async fn expire_holds(tx: &mut WriteTx) -> Result<Vec<i64>> {
     let now = time::now_db();
-    sqlx::query("DELETE FROM places WHERE state = 'held' AND expires_at < $1 AND (family = '' OR seat_id IS NULL)")
+    db::query("DELETE FROM places WHERE state = 'held' AND expires_at < $1 AND (family = '' OR seat_id IS NULL)")
         .bind(&now)
         .execute(tx.conn())
         .await?;
-    sqlx::query("UPDATE places SET state = 'quota', cart_item_id = NULL, expires_at = NULL WHERE state = 'held' AND expires_at < $1 AND family <> '' AND seat_id IS NOT NULL")
+    db::query("UPDATE places SET state = 'quota', cart_item_id = NULL, expires_at = NULL WHERE state = 'held' AND expires_at < $1 AND family <> '' AND seat_id IS NOT NULL")
         .bind(&now)
         .execute(tx.conn())
         .await?;
-    let carts: Vec<(i64,)> = sqlx::query_as("SELECT id FROM carts WHERE status = 'open' AND expires_at < $1")
+    let carts: Vec<(i64,)> = db::query_as("SELECT id FROM carts WHERE status = 'open' AND expires_at < $1")
         .bind(&now)
         .fetch_all(tx.conn())
         .await?;
     if !carts.is_empty() {
-        sqlx::query("UPDATE carts SET status = 'expired' WHERE status = 'open' AND expires_at < $1")
+        db::query("UPDATE carts SET status = 'expired' WHERE status = 'open' AND expires_at < $1")
             .bind(&now)
             .execute(tx.conn())
             .await?;
@@ -94,9 +96,13 @@ pub async fn expire_holds(tx: &mut WriteTx) -> Result<Vec<i64>> {
     Ok(carts.into_iter().map(|c| c.0).collect())
 }
 
-/// The plan of a numbered layout, for the allocator.
-pub async fn plan(store: &Store, layout_id: i64) -> Result<Vec<PlanSeat>> {
-    Ok(plans::seats_shared(store, layout_id)
+/// The plan of a numbered layout, for the allocator, in (row, position) order; read once per
+/// process (a layout's plan never changes).
+pub async fn plan(store: &Store, layout_id: i64) -> Result<Arc<Vec<PlanSeat>>> {
+    if let Some(p) = store.cached_alloc_plan(layout_id) {
+        return Ok(p);
+    }
+    let mut seats: Vec<PlanSeat> = plans::seats_shared(store, layout_id)
         .await?
         .iter()
         .map(|s| PlanSeat {
@@ -107,39 +113,73 @@ pub async fn plan(store: &Store, layout_id: i64) -> Result<Vec<PlanSeat>> {
             x: s.spec.x,
             y: s.spec.y,
         })
-        .collect())
+        .collect();
+    seats.sort_by_key(|s| (s.y, s.x, s.id));
+    let shared = Arc::new(seats);
+    if !shared.is_empty() {
+        store.cache_alloc_plan(layout_id, shared.clone());
+    }
+    Ok(shared)
 }
 
-/// Taken seats of a performance: seat id → (state, family). Read as one aggregated row:
-/// fetching hundreds of rows one by one costs more than the whole rest of a hold.
-pub async fn taken_seats(tx: &mut WriteTx, performance_id: i64) -> Result<HashMap<i64, (String, String)>> {
-    let sql = match tx.backend() {
-        Backend::Sqlite => "SELECT group_concat(seat_id || ':' || (CASE WHEN state = 'held' AND expires_at < $2 THEN 'quota' ELSE state END) || ':' || family, ',') \
-             FROM places WHERE performance_id = $1 AND seat_id IS NOT NULL AND NOT (state = 'held' AND expires_at < $3 AND family = '')",
-        Backend::Postgres => {
-            "SELECT string_agg(seat_id::text || ':' || (CASE WHEN state = 'held' AND expires_at < $2 THEN 'quota' ELSE state END) || ':' || family, ',') \
-             FROM places WHERE performance_id = $1 AND seat_id IS NOT NULL AND NOT (state = 'held' AND expires_at < $3 AND family = '')"
+/// The seats of a numbered performance a request may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatChoice {
+    /// General sale: every seat of the plan but these (sold, held, quota, blocked…).
+    AllBut(HashSet<i64>),
+    /// A quota family: only the seats set aside for it and not yet used.
+    Only(HashSet<i64>),
+}
+
+impl SeatChoice {
+    /// May this seat be taken?
+    pub fn allows(&self, seat_id: i64) -> bool {
+        match self {
+            SeatChoice::AllBut(taken) => !taken.contains(&seat_id),
+            SeatChoice::Only(free) => free.contains(&seat_id),
         }
+    }
+}
+
+/// Which seats of a performance a request in the general sale (`family` empty) or for a
+/// quota family may take now. Expired holds count as free (a quota seat's, for its family).
+/// Read as one aggregated row of ids: fetching hundreds of rows costs more than parsing.
+pub async fn seat_choice(tx: &mut WriteTx, performance_id: i64, family: &str) -> Result<SeatChoice> {
+    let agg = match tx.backend() {
+        Backend::Sqlite => "group_concat(seat_id, ',')",
+        Backend::Postgres => "string_agg(seat_id::text, ',')",
     };
-    let (joined,): (Option<String>,) = sqlx::query_as(sql)
+    let (joined,): (Option<String>,) = if family.is_empty() {
+        db::query_as(&format!(
+            "SELECT {agg} FROM places WHERE performance_id = $1 AND seat_id IS NOT NULL \
+             AND NOT (state = 'held' AND expires_at < $2 AND family = '')"
+        ))
         .bind(performance_id)
         .bind(time::now_db())
-        .bind(time::now_db())
         .fetch_one(tx.conn())
-        .await?;
-    Ok(parse_taken(joined.as_deref().unwrap_or("")))
+        .await?
+    } else {
+        db::query_as(&format!(
+            "SELECT {agg} FROM places WHERE performance_id = $1 AND seat_id IS NOT NULL \
+             AND family = $3 AND (state = 'quota' OR (state = 'held' AND expires_at < $2))"
+        ))
+        .bind(performance_id)
+        .bind(time::now_db())
+        .bind(family)
+        .fetch_one(tx.conn())
+        .await?
+    };
+    let ids = parse_ids(joined.as_deref().unwrap_or(""));
+    Ok(if family.is_empty() {
+        SeatChoice::AllBut(ids)
+    } else {
+        SeatChoice::Only(ids)
+    })
 }
 
-/// Parses `id:state:family,…`.
-fn parse_taken(joined: &str) -> HashMap<i64, (String, String)> {
-    joined
-        .split(',')
-        .filter_map(|part| {
-            let mut it = part.splitn(3, ':');
-            let id = it.next()?.parse().ok()?;
-            Some((id, (it.next()?.to_string(), it.next().unwrap_or("").to_string())))
-        })
-        .collect()
+/// Parses `12,13,…`.
+fn parse_ids(joined: &str) -> HashSet<i64> {
+    joined.split(',').filter_map(|p| p.trim().parse().ok()).collect()
 }
 
 /// Free places left in a pool (`family` empty for the general sale).
@@ -150,7 +190,7 @@ pub async fn free_left(tx: &mut WriteTx, perf: &Performance, family: &str) -> Re
     } else {
         perf.quotas.iter().find(|q| q.family == family).map(|q| q.places).unwrap_or(0)
     };
-    let (taken,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND family = $2 AND seat_id IS NULL AND NOT (state = 'held' AND expires_at < $3)")
+    let (taken,): (i64,) = db::query_as("SELECT COUNT(*) FROM places WHERE performance_id = $1 AND family = $2 AND seat_id IS NULL AND NOT (state = 'held' AND expires_at < $3)")
         .bind(perf.id)
         .bind(family)
         .bind(time::now_db())
@@ -179,7 +219,7 @@ pub async fn hold_free(tx: &mut WriteTx, perf: &Performance, family: &str, item_
             "INSERT INTO places (performance_id, seat_id, family, state, cart_item_id, expires_at, created_at) VALUES {}",
             values.join(", ")
         );
-        let mut q = sqlx::query(&sql).bind(perf.id).bind(family).bind(expires_at).bind(&now);
+        let mut q = db::query(&sql).bind(perf.id).bind(family).bind(expires_at).bind(&now);
         for item in chunk {
             q = q.bind(*item);
         }
@@ -197,7 +237,7 @@ pub async fn hold_seats(tx: &mut WriteTx, perf: &Performance, family: &str, seat
     let now = time::now_db();
     for (seat_id, item_id) in seats {
         let affected = if family.is_empty() {
-            sqlx::query(
+            db::query(
                 "INSERT INTO places (performance_id, seat_id, family, state, cart_item_id, expires_at, created_at) \
                  VALUES ($1, $2, '', 'held', $3, $4, $5) \
                  ON CONFLICT (performance_id, seat_id) DO UPDATE SET state = 'held', cart_item_id = excluded.cart_item_id, \
@@ -214,7 +254,7 @@ pub async fn hold_seats(tx: &mut WriteTx, perf: &Performance, family: &str, seat
             .await?
             .rows_affected()
         } else {
-            sqlx::query(
+            db::query(
                 "UPDATE places SET state = 'held', cart_item_id = $1, expires_at = $2 \
                  WHERE performance_id = $3 AND seat_id = $4 AND family = $5 AND (state = 'quota' OR (state = 'held' AND expires_at < $6))",
             )
@@ -229,7 +269,7 @@ pub async fn hold_seats(tx: &mut WriteTx, perf: &Performance, family: &str, seat
             .rows_affected()
         };
         if affected != 1 {
-            let label: Option<(String, i64)> = sqlx::query_as("SELECT row_label, number FROM seats WHERE id = $1")
+            let label: Option<(String, i64)> = db::query_as("SELECT row_label, number FROM seats WHERE id = $1")
                 .bind(seat_id)
                 .fetch_optional(tx.conn())
                 .await?;
@@ -258,7 +298,7 @@ async fn hold_general_seats(tx: &mut WriteTx, perf: &Performance, seats: &[(i64,
              WHERE places.state = 'held' AND places.family = '' AND places.expires_at < $4",
             values.join(", ")
         );
-        let mut q = sqlx::query(&sql).bind(perf.id).bind(expires_at).bind(&now).bind(&now);
+        let mut q = db::query(&sql).bind(perf.id).bind(expires_at).bind(&now).bind(&now);
         for (seat, item) in chunk {
             q = q.bind(*seat).bind(*item);
         }
@@ -266,13 +306,13 @@ async fn hold_general_seats(tx: &mut WriteTx, perf: &Performance, seats: &[(i64,
         if affected as usize != chunk.len() {
             for (seat, item) in chunk {
                 let owner: Option<(Option<i64>,)> =
-                    sqlx::query_as("SELECT cart_item_id FROM places WHERE performance_id = $1 AND seat_id = $2")
+                    db::query_as("SELECT cart_item_id FROM places WHERE performance_id = $1 AND seat_id = $2")
                         .bind(perf.id)
                         .bind(seat)
                         .fetch_optional(tx.conn())
                         .await?;
                 if owner.and_then(|o| o.0) != Some(*item) {
-                    let label: Option<(String, i64)> = sqlx::query_as("SELECT row_label, number FROM seats WHERE id = $1")
+                    let label: Option<(String, i64)> = db::query_as("SELECT row_label, number FROM seats WHERE id = $1")
                         .bind(seat)
                         .fetch_optional(tx.conn())
                         .await?;
@@ -291,11 +331,11 @@ async fn hold_general_seats(tx: &mut WriteTx, perf: &Performance, seats: &[(i64,
 /// Gives back the places of cart items: quota seats return to their quota, others are freed.
 pub async fn release_items(tx: &mut WriteTx, item_ids: &[i64]) -> Result<()> {
     for id in item_ids {
-        sqlx::query("UPDATE places SET state = 'quota', cart_item_id = NULL, expires_at = NULL WHERE cart_item_id = $1 AND state = 'held' AND family <> '' AND seat_id IS NOT NULL")
+        db::query("UPDATE places SET state = 'quota', cart_item_id = NULL, expires_at = NULL WHERE cart_item_id = $1 AND state = 'held' AND family <> '' AND seat_id IS NOT NULL")
             .bind(id)
             .execute(tx.conn())
             .await?;
-        sqlx::query("DELETE FROM places WHERE cart_item_id = $1 AND state = 'held'")
+        db::query("DELETE FROM places WHERE cart_item_id = $1 AND state = 'held'")
             .bind(id)
             .execute(tx.conn())
             .await?;
@@ -306,12 +346,12 @@ pub async fn release_items(tx: &mut WriteTx, item_ids: &[i64]) -> Result<()> {
 /// Frees the place of a cancelled ticket (back to its quota when it came from one).
 pub async fn release_ticket(tx: &mut WriteTx, ticket_id: i64) -> Result<u64> {
     let back =
-        sqlx::query("UPDATE places SET state = 'quota', ticket_id = NULL WHERE ticket_id = $1 AND family <> '' AND seat_id IS NOT NULL")
+        db::query("UPDATE places SET state = 'quota', ticket_id = NULL WHERE ticket_id = $1 AND family <> '' AND seat_id IS NOT NULL")
             .bind(ticket_id)
             .execute(tx.conn())
             .await?
             .rows_affected();
-    let freed = sqlx::query("DELETE FROM places WHERE ticket_id = $1")
+    let freed = db::query("DELETE FROM places WHERE ticket_id = $1")
         .bind(ticket_id)
         .execute(tx.conn())
         .await?
@@ -326,12 +366,12 @@ pub async fn allocate_quota_seats(store: &Store, tx: &mut WriteTx, perf_id: i64,
     if plan.is_empty() {
         return Ok(());
     }
-    sqlx::query("DELETE FROM places WHERE performance_id = $1 AND state = 'quota'")
+    db::query("DELETE FROM places WHERE performance_id = $1 AND state = 'quota'")
         .bind(perf_id)
         .execute(tx.conn())
         .await?;
-    let taken = taken_seats(tx, perf_id).await?;
-    let mut candidates: Vec<&PlanSeat> = plan.iter().filter(|s| !s.pmr && !taken.contains_key(&s.id)).collect();
+    let free = seat_choice(tx, perf_id, "").await?;
+    let mut candidates: Vec<&PlanSeat> = plan.iter().filter(|s| !s.pmr && free.allows(s.id)).collect();
     // Back rows first, then from the sides inwards.
     candidates.sort_by_key(|s| (std::cmp::Reverse(s.y), s.x));
     let now = time::now_db();
@@ -339,7 +379,7 @@ pub async fn allocate_quota_seats(store: &Store, tx: &mut WriteTx, perf_id: i64,
     for q in quotas {
         for _ in 0..q.places {
             let Some(seat) = it.next() else { break };
-            sqlx::query("INSERT INTO places (performance_id, seat_id, family, state, created_at) VALUES ($1, $2, $3, 'quota', $4)")
+            db::query("INSERT INTO places (performance_id, seat_id, family, state, created_at) VALUES ($1, $2, $3, 'quota', $4)")
                 .bind(perf_id)
                 .bind(seat.id)
                 .bind(&q.family)
@@ -356,7 +396,7 @@ pub async fn availability(store: &Store, performance_id: i64) -> Result<Availabi
     let perf = performances::get_performance(store, performance_id).await?;
     let now = time::now_db();
     let rows: Vec<(Option<i64>, String, String, Option<String>)> =
-        sqlx::query_as("SELECT seat_id, state, family, expires_at FROM places WHERE performance_id = $1")
+        db::query_as("SELECT seat_id, state, family, expires_at FROM places WHERE performance_id = $1")
             .bind(performance_id)
             .fetch_all(store.pool())
             .await?;
@@ -430,7 +470,7 @@ pub async fn availability(store: &Store, performance_id: i64) -> Result<Availabi
 /// Places sellable now in the general sale, in one count (for lists of performances).
 pub async fn available_now(store: &Store, perf: &Performance) -> Result<i64> {
     let now = time::now_db();
-    let (taken,): (i64,) = sqlx::query_as(
+    let (taken,): (i64,) = db::query_as(
         "SELECT COUNT(*) FROM places WHERE performance_id = $1 AND ($2 = 1 OR family = '') AND NOT (state = 'held' AND expires_at < $3)",
     )
     .bind(perf.id)
@@ -450,10 +490,13 @@ pub async fn available_now(store: &Store, perf: &Performance) -> Result<i64> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn taken_seats_parse() {
-        let t = super::parse_taken("12:sold:,13:quota:school,");
+    fn seat_ids_parse_and_choices_allow() {
+        let t = super::parse_ids("12,13,");
         assert_eq!(t.len(), 2);
-        assert_eq!(t[&13], ("quota".to_string(), "school".to_string()));
-        assert!(super::parse_taken("").is_empty());
+        assert!(super::parse_ids("").is_empty());
+        assert!(!super::SeatChoice::AllBut(t.clone()).allows(12));
+        assert!(super::SeatChoice::AllBut(t.clone()).allows(14));
+        assert!(super::SeatChoice::Only(t.clone()).allows(13));
+        assert!(!super::SeatChoice::Only(t).allows(14));
     }
 }

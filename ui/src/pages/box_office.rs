@@ -16,6 +16,7 @@ use minijinja::context;
 use parterre_core::auth::permissions::SALES_SELL;
 use parterre_core::catalog::{self, performances, plans, shows, Performance, PerformanceQuery};
 use parterre_core::contacts::PayerInput;
+use parterre_core::db;
 use parterre_core::payments::{self, Tender};
 use parterre_core::sales::carts::TicketPart;
 use parterre_core::sales::{carts, orders, promo, CheckoutInput, TicketRequest};
@@ -322,7 +323,7 @@ async fn render_cart(
 ) -> AppResult<Response> {
     let c = carts::get_cart(&state.store, id).await.map_err(page_err)?;
     if c.status == "ordered" {
-        let order: Option<(i64,)> = sqlx::query_as("SELECT id FROM orders WHERE cart_id = $1")
+        let order: Option<(i64,)> = db::query_as("SELECT id FROM orders WHERE cart_id = $1")
             .bind(id)
             .fetch_optional(state.store.pool())
             .await

@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use minijinja::{context, Value};
 use parterre_core::auth::{sessions, users as core_users};
+use parterre_core::db;
 use parterre_core::CoreError;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -109,7 +110,7 @@ pub fn page_err(e: CoreError) -> AppError {
 }
 
 async fn healthz(State(state): State<SharedState>) -> Response {
-    match sqlx::query("SELECT 1").execute(state.store.pool()).await {
+    match db::query("SELECT 1").execute(state.store.pool()).await {
         Ok(_) => (StatusCode::OK, "ok").into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("base indisponible : {e}")).into_response(),
     }

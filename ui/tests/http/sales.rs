@@ -2,6 +2,7 @@
 //! (find a performance → 4 seats together in two price categories → split payment → PDF).
 
 use crate::helpers::{anonymous, apps, TestApp};
+use parterre_core::db;
 use serde_json::{json, Value};
 
 fn sales_endpoints() -> Vec<(&'static str, &'static str, Option<Value>)> {
@@ -259,13 +260,13 @@ async fn box_office_flow_end_to_end() {
         .await;
         assert_eq!(s, 200);
         let past = parterre_core::time::to_db(chrono::Utc::now() - chrono::Duration::minutes(1));
-        sqlx::query("UPDATE carts SET expires_at = $1 WHERE id = $2")
+        db::query("UPDATE carts SET expires_at = $1 WHERE id = $2")
             .bind(&past)
             .bind(c2id)
             .execute(app.store.pool())
             .await
             .unwrap();
-        sqlx::query("UPDATE places SET expires_at = $1 WHERE state = 'held'")
+        db::query("UPDATE places SET expires_at = $1 WHERE state = 'held'")
             .bind(&past)
             .execute(app.store.pool())
             .await
