@@ -116,11 +116,13 @@ async fn buyer(client: reqwest::Client, base: Arc<String>, token: Arc<String>, h
     }
 }
 
-async fn run_buyers(base: &str, token: &str, concurrency: usize, holds: Vec<(String, Value)>) -> (Vec<Outcome>, Duration) {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()
-        .unwrap_or_default();
+async fn run_buyers(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    concurrency: usize,
+    holds: Vec<(String, Value)>,
+) -> (Vec<Outcome>, Duration) {
     let (base, token) = (Arc::new(base.to_string()), Arc::new(token.to_string()));
     let gate = Arc::new(Semaphore::new(concurrency.max(1)));
     let start = Instant::now();
@@ -216,6 +218,22 @@ async fn one_backend(label: &str, db: TestDb, opts: &BenchOptions) -> Result<Vec
         .iter()
         .find(|p| p.numbered && p.capacity == 843)
         .context("une séance de la Grande salle à venir")?;
+    // Warm-up, not measured: the connections are opened and the server's caches filled, as
+    // on a server that has been up for a while. One seat each at another performance.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(opts.concurrency)
+        .build()
+        .unwrap_or_default();
+    if let Some(other) = perfs.iter().find(|p| p.numbered && p.id != target.id) {
+        let warm: Vec<(String, Value)> = (0..opts.concurrency * 2)
+            .map(|_| {
+                let body = json!({ "performance_id": other.id, "price_category_id": full, "quantity": 1 });
+                ("tickets".to_string(), body)
+            })
+            .collect();
+        eprintln!("[{label}] warm-up: {} buyers at another performance (not measured)…", warm.len());
+        run_buyers(&client, &base, &token, opts.concurrency, warm).await;
+    }
     let holds: Vec<(String, Value)> = (0..opts.buyers)
         .map(|_| {
             (
@@ -228,7 +246,7 @@ async fn one_backend(label: &str, db: TestDb, opts: &BenchOptions) -> Result<Vec
         "[{label}] contended: {} buyers for 843 seats, {} in flight…",
         opts.buyers, opts.concurrency
     );
-    let (out, elapsed) = run_buyers(&base, &token, opts.concurrency, holds).await;
+    let (out, elapsed) = run_buyers(&client, &base, &token, opts.concurrency, holds).await;
     reports.push(report("contended", label, &out, elapsed, double_sales(&store).await?));
 
     // 2. Opening day: places across the season, 82 % in formules of 5 shows.
@@ -272,7 +290,7 @@ async fn one_backend(label: &str, db: TestDb, opts: &BenchOptions) -> Result<Vec
         opts.opening_places,
         formule_places
     );
-    let (out, elapsed) = run_buyers(&base, &token, opts.concurrency, holds).await;
+    let (out, elapsed) = run_buyers(&client, &base, &token, opts.concurrency, holds).await;
     reports.push(report("opening", label, &out, elapsed, double_sales(&store).await?));
 
     let _ = stop.send(());
