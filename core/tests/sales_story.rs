@@ -661,3 +661,56 @@ async fn sales_story_on_every_backend() {
         db.cleanup().await;
     }
 }
+
+/// A checkout reads the cart before it takes the writer; a line added by another request in
+/// between must not be left out of the order unpaid. SQLite only: there write transactions
+/// take the writer in turn, so the test can make its change land in that gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cart_changed_during_checkout_is_refused_and_nothing_is_written() {
+    let db = TestDb::sqlite();
+    let w = world(db.open().await.unwrap()).await;
+    let (s, a) = (&w.store, &w.actor);
+    let cart = carts::create_cart(s, a, "counter", 3600).await.unwrap();
+    let req = TicketRequest {
+        performance_id: w.numbered[0].id,
+        price_category_id: w.full,
+        quantity: Some(2),
+        ..Default::default()
+    };
+    let (c, _) = carts::add_tickets(s, a, cart.id, &req, 3600).await.unwrap();
+    // Hold the writer, let the checkout read the cart and queue behind us…
+    let mut tx = s.write(a).await.unwrap();
+    let checkout = {
+        let (s, a) = (s.clone(), a.clone());
+        let input = CheckoutInput {
+            payer: payer(),
+            payments: cash(c.amount_due),
+            option_until: None,
+        };
+        tokio::spawn(async move { orders::checkout(&s, &a, cart.id, &input).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // …then add a line to the cart before it gets its turn.
+    db::query(
+        "INSERT INTO cart_items (cart_id, kind, performance_id, seat_id, family, price_category_id, unit_cents, vat_rate_bp, created_at) \
+         SELECT cart_id, kind, performance_id, NULL, family, price_category_id, unit_cents, vat_rate_bp, created_at FROM cart_items WHERE id = $1",
+    )
+    .bind(c.items[0].id)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    tx.record(parterre_core::store::Change::new("cart.test", "cart", cart.id), None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let result = checkout.await.unwrap();
+    assert!(
+        matches!(&result, Err(CoreError::Conflict(m)) if m.contains("panier a changé")),
+        "the buyer is told the cart changed: {result:?}"
+    );
+    let after = carts::get_cart(s, cart.id).await.unwrap();
+    assert_eq!(after.status, "open", "no order was made");
+    assert_eq!(after.items.len(), 3);
+    w.store.close().await;
+    db.cleanup().await;
+}

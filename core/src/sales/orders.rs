@@ -164,6 +164,17 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
     if cart.items.is_empty() {
         return Err(CoreError::invalid("cart", "panier vide"));
     }
+    // The cart was read before the writer was taken (to keep its turn short): if another
+    // request changed its lines meanwhile, the amount read is stale and nothing is written.
+    let (lines, last): (i64, i64) = db::query_as("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM cart_items WHERE cart_id = $1")
+        .bind(cart_id)
+        .fetch_one(tx.conn())
+        .await?;
+    if lines != cart.items.len() as i64 || last != cart.items.iter().map(|i| i.id).max().unwrap_or(0) {
+        return Err(CoreError::Conflict(
+            "le panier a changé pendant la validation : vérifier le montant et valider à nouveau".into(),
+        ));
+    }
     let methods = payments::list_methods(store).await?;
     payments::check_tenders(&input.payments, &methods, cart.amount_due, option_until.is_some())?;
     let payer = contacts::resolve_payer(&mut tx, &input.payer).await?;
