@@ -160,10 +160,22 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
             Some(time::to_db(t))
         }
     };
+    // Reference reads before the writer is taken, to keep its turn short.
+    let methods = payments::list_methods(store).await?;
+    let season = match cart.items.iter().find_map(|i| i.performance_id) {
+        Some(p) => Some(seasons::get_season(store, crate::catalog::performances::get_performance(store, p).await?.season_id).await?),
+        None if cart.items.is_empty() => None,
+        None => Some(
+            seasons::season_for(store, time::today_paris())
+                .await?
+                .ok_or_else(|| CoreError::Conflict("aucune saison en cours".into()))?,
+        ),
+    };
     let (mut tx, channel) = open_cart_tx(store, actor, cart_id).await?;
-    if cart.items.is_empty() {
+    let Some(season) = season.filter(|_| !cart.items.is_empty()) else {
         return Err(CoreError::invalid("cart", "panier vide"));
-    }
+    };
+    payments::check_tenders(&input.payments, &methods, cart.amount_due, option_until.is_some())?;
     // The cart was read before the writer was taken (to keep its turn short): if another
     // request changed its lines meanwhile, the amount read is stale and nothing is written.
     let (lines, last): (i64, i64) = db::query_as("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM cart_items WHERE cart_id = $1")
@@ -175,8 +187,6 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
             "le panier a changé pendant la validation : vérifier le montant et valider à nouveau".into(),
         ));
     }
-    let methods = payments::list_methods(store).await?;
-    payments::check_tenders(&input.payments, &methods, cart.amount_due, option_until.is_some())?;
     let payer = contacts::resolve_payer(&mut tx, &input.payer).await?;
     // The promo code's quota is taken now, conditionally: two carts cannot both use the last use.
     let promo_id: Option<(Option<i64>,)> = db::query_as("SELECT promo_code_id FROM carts WHERE id = $1")
@@ -196,13 +206,6 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
             }
         }
     }
-    let first_perf = cart.items.iter().find_map(|i| i.performance_id);
-    let season = match first_perf {
-        Some(p) => seasons::get_season(store, crate::catalog::performances::get_performance(store, p).await?.season_id).await?,
-        None => seasons::season_for(store, time::today_paris())
-            .await?
-            .ok_or_else(|| CoreError::Conflict("aucune saison en cours".into()))?,
-    };
     let tag = season_tag(&season.name);
     let order_seq = next_in_sequence(&mut tx, &format!("order.{}", season.name)).await?;
     let number = format!("C{tag}-{order_seq:06}");
