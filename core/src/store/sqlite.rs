@@ -153,9 +153,10 @@ impl SqliteDb {
     /// Opens the connections (the schema is already migrated).
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let writer = connect(path)?;
-        // Flushes and checkpoints are the syncer's (see the module doc).
+        // Flushes and checkpoints are the syncer's (see the module doc); a log that grew
+        // past 64 MB is cut back when it starts over.
         writer
-            .execute_batch("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;")
+            .execute_batch("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864;")
             .map_err(DbError::from)?;
         let syncer = Syncer::start(path).map_err(|e| CoreError::Internal(format!("fil d'écriture sur disque : {e}")))?;
         let readers = (0..READERS)

@@ -19,6 +19,9 @@ use tokio::sync::watch;
 /// Log size past which a checkpoint is run (SQLite's own default is about 4 MB).
 const CHECKPOINT_BYTES: u64 = 32 << 20;
 
+/// A checkpoint runs after this long without being asked for one.
+const QUIET: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The outcome of a group, once durable (or the reason it failed): `None` while pending.
 pub(super) type Outcome = Option<std::result::Result<(), String>>;
 
@@ -68,7 +71,9 @@ fn start_checkpointer(db: &Path) -> std::io::Result<mpsc::SyncSender<()>> {
     let (ask, asked) = mpsc::sync_channel::<()>(1);
     let conn = super::connect(db).map_err(|e| std::io::Error::other(e.to_string()))?;
     std::thread::Builder::new().name("parterre-checkpoint".into()).spawn(move || {
-        while asked.recv().is_ok() {
+        // When asked, and also after a quiet spell, so that a venue's database file holds its
+        // data (not only the log) soon after the last sale. Ends with the database.
+        while !matches!(asked.recv_timeout(QUIET), Err(mpsc::RecvTimeoutError::Disconnected)) {
             // PASSIVE: copies what it can without waiting for (or blocking) the writer or
             // readers; what is left is copied next time.
             if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
