@@ -172,7 +172,8 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
         ),
     };
     let (mut tx, channel) = open_cart_tx(store, actor, cart_id).await?;
-    let Some(season) = season.filter(|_| !cart.items.is_empty()) else {
+    // No season only when the cart is empty.
+    let Some(season) = season else {
         return Err(CoreError::invalid("cart", "panier vide"));
     };
     payments::check_tenders(&input.payments, &methods, cart.amount_due, option_until.is_some())?;

@@ -274,10 +274,12 @@ impl SqliteTx {
         };
         group.members += 1;
         let mut done = group.done.subscribe();
-        if group.members == 1 {
-            // Normally the group is committed by one of the transactions queued behind this
-            // one; should they all give up waiting, this task commits it.
-            let (shared, id) = (self.shared.clone(), group.id);
+        let id = group.id;
+        w.commit_if_due(self.waiting.load(Ordering::SeqCst));
+        if w.group.as_ref().is_some_and(|g| g.id == id && g.members == 1) {
+            // Left open for the transactions queued behind this one, one of which normally
+            // commits it; should they all give up waiting, this task commits it.
+            let shared = self.shared.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(GROUP_WINDOW).await;
                 let mut w = shared.lock().await;
@@ -286,7 +288,6 @@ impl SqliteTx {
                 }
             });
         }
-        w.commit_if_due(self.waiting.load(Ordering::SeqCst));
         drop(w);
         let outcome = done
             .wait_for(Option::is_some)
