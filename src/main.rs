@@ -9,6 +9,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 mod bench;
+mod data;
 
 /// Parterre: box office, audience CRM and analytics warehouse for performing-arts venues.
 #[derive(Debug, Parser)]
@@ -63,6 +64,25 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// The event pipeline: outbox → Avro log → Parquet warehouse.
+    Pipeline {
+        #[command(subcommand)]
+        command: data::PipelineCommand,
+    },
+    /// Run a read-only SQL query on the warehouse.
+    Sql {
+        /// The query (SELECT, WITH, EXPLAIN…).
+        query: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: data::SqlFormat,
+        /// Rows shown at most (JSON format).
+        #[arg(long, default_value_t = 10_000)]
+        max_rows: usize,
+        /// Seconds allowed.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
     /// Benchmarks on a local server with fresh databases.
     Bench {
         #[command(subcommand)]
@@ -224,9 +244,20 @@ async fn run(cli: Cli) -> Result<()> {
         }
         return Ok(());
     }
+    if let Command::Sql {
+        query,
+        format,
+        max_rows,
+        timeout,
+    } = &cli.command
+    {
+        return data::sql(&cli.data, query, *format, *max_rows, *timeout).await;
+    }
     let store = Store::open_default(&cli.data).await.context("ouverture de la base")?;
     match cli.command {
         Command::Migrate => println!("Base à jour."),
+        Command::Sql { .. } => {}
+        Command::Pipeline { command } => data::pipeline(&store, &cli.data, command).await?,
         Command::Bench { .. } => {}
         Command::Demo { today } => load_demo(&store, today.as_deref()).await?,
         Command::Serve { bind, demo, today } => {
@@ -238,7 +269,8 @@ async fn run(cli: Cli) -> Result<()> {
                 .with_context(|| format!("impossible d'écouter sur {bind}"))?;
             println!("Parterre écoute sur http://{}", listener.local_addr()?);
             let ttl = parterre_core::sales::cart_ttl_seconds(Some(&cli.data));
-            parterre_ui::serve_with(parterre_ui::state_with_ttl(store.clone(), ttl), listener, shutdown_signal()).await?;
+            let state = parterre_ui::state_with_data(store.clone(), ttl, Some(cli.data.clone()));
+            parterre_ui::serve_with(state, listener, shutdown_signal()).await?;
         }
         Command::User {
             command: UserCommand::Add { login, roles, name },

@@ -5,7 +5,6 @@
 //! Variants carry ids, amounts in cents and what the warehouse needs to project them.
 //! Evolve only by adding variants or optional fields: old segments must stay readable.
 
-use crate::db;
 use crate::store::Actor;
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +12,13 @@ use serde::{Deserialize, Serialize};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A fact that happened in the core.
+///
+/// Serialised as `{"type": "ticket_issued", "data": {…}}`: the same shape in the outbox (JSON)
+/// and in the Avro log, where `type` is an Avro enum and `data` a union of one record per
+/// variant (apache-avro's `record_tag_content`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "avro", derive(apache_avro::AvroSchema), avro(repr = "record_tag_content"))]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum Event {
     UserCreated {
@@ -318,14 +322,10 @@ impl EventEnvelope {
     }
 }
 
-/// Reads the outbox in sequence order (for tests, `parterre` diagnostics and the pipelines).
+/// Reads the outbox in sequence order (tests and diagnostics; the pipelines read up to
+/// [`crate::Store::outbox_horizon`] through [`crate::outbox::read`]).
 pub async fn read_outbox(store: &crate::Store, after_seq: i64, limit: i64) -> crate::error::Result<Vec<(i64, EventEnvelope)>> {
-    let rows: Vec<(i64, String)> = db::query_as("SELECT seq, payload FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
-        .bind(after_seq)
-        .bind(limit)
-        .fetch_all(store.pool())
-        .await?;
-    rows.into_iter().map(|(seq, p)| Ok((seq, serde_json::from_str(&p)?))).collect()
+    crate::outbox::read(store, after_seq, i64::MAX, limit).await
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod memo;
 pub mod money;
+pub mod outbox;
 pub mod payments;
 pub mod sales;
 pub mod seating;

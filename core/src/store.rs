@@ -84,7 +84,7 @@ impl Actor {
     }
 }
 
-mod sqlite;
+pub(crate) mod sqlite;
 
 /// The transactional store.
 #[derive(Debug, Clone)]
@@ -102,7 +102,7 @@ pub struct Store {
 
 /// The connections of each backend.
 #[derive(Clone)]
-enum Db {
+pub(crate) enum Db {
     Sqlite(Arc<SqliteDb>),
     Postgres {
         /// Reads (autocommit).
@@ -229,6 +229,11 @@ impl Store {
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The connections (for the outbox horizon).
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Where reads run (autocommit, outside any write transaction).
@@ -423,6 +428,13 @@ impl WriteTx {
                 "INSERT INTO outbox (event_id, occurred_at, kind, actor, payload) VALUES {}",
                 values.join(", ")
             );
+            if self.backend == Backend::Postgres {
+                // Orders this insert against the outbox horizon (see crate::outbox).
+                query("SELECT pg_advisory_xact_lock_shared($1)")
+                    .bind(crate::outbox::LOCK)
+                    .execute(self.conn())
+                    .await?;
+            }
             let mut q = query(&sql);
             for env in events {
                 q = q

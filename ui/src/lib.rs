@@ -15,6 +15,7 @@ pub mod tickets;
 use axum::Router;
 use parterre_core::auth::throttle::LoginThrottle;
 use parterre_core::Store;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 
@@ -29,6 +30,16 @@ pub struct AppState {
     pub throttle: Mutex<LoginThrottle>,
     /// Cart validity in seconds.
     pub cart_ttl: i64,
+    /// The data folder (event log and warehouse), when the app runs the pipeline and
+    /// answers warehouse queries.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl AppState {
+    /// The warehouse folder, if this app has one.
+    pub fn warehouse_dir(&self) -> Option<PathBuf> {
+        self.data_dir.as_deref().map(parterre_pipelines::pipeline::warehouse_dir)
+    }
 }
 
 /// Shared state handle.
@@ -41,11 +52,18 @@ pub fn state(store: Store) -> SharedState {
 
 /// Builds the state with a given cart validity (seconds).
 pub fn state_with_ttl(store: Store, cart_ttl: i64) -> SharedState {
+    state_with_data(store, cart_ttl, None)
+}
+
+/// Builds the state with a data folder: [`serve_with`] then runs the event pipeline on it
+/// and the warehouse answers queries from it.
+pub fn state_with_data(store: Store, cart_ttl: i64, data_dir: Option<PathBuf>) -> SharedState {
     Arc::new(AppState {
         store,
         templates: templates::Templates::new(),
         throttle: Mutex::new(LoginThrottle::new()),
         cart_ttl,
+        data_dir,
     })
 }
 
@@ -81,7 +99,23 @@ pub async fn serve(
     serve_with(state(store), listener, shutdown).await
 }
 
-/// Serves a prepared state; a background task releases expired cart holds every 5 seconds.
+/// How often the background pipeline looks for new events (the warehouse is meant to be
+/// fresh within 2 seconds).
+const PIPELINE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Runs the event pipeline of `data` until the task is aborted (a crash at any point is
+/// harmless: see `parterre_pipelines::pipeline`).
+async fn run_pipeline(store: Store, data: PathBuf) {
+    let opened = tokio::task::spawn_blocking(move || parterre_pipelines::Pipeline::open(&data, Default::default())).await;
+    match opened {
+        Ok(Ok(mut p)) => p.follow(&store, PIPELINE_INTERVAL, std::future::pending()).await,
+        Ok(Err(e)) => tracing::error!("pipeline non démarré : {e}"),
+        Err(e) => tracing::error!("pipeline non démarré : {e}"),
+    }
+}
+
+/// Serves a prepared state; a background task releases expired cart holds every 5 seconds,
+/// another runs the event pipeline when the state has a data folder.
 pub async fn serve_with(
     state: SharedState,
     listener: TcpListener,
@@ -97,8 +131,15 @@ pub async fn serve_with(
             }
         }
     });
+    let pipeline = state
+        .data_dir
+        .clone()
+        .map(|data| tokio::spawn(run_pipeline(state.store.clone(), data)));
     let app = router(state);
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
+    if let Some(p) = pipeline {
+        p.abort();
+    }
     result
 }

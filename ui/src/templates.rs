@@ -22,6 +22,7 @@ fn build() -> Environment<'static> {
         "home.html",
         "error.html",
         "area.html",
+        "reports/sql.html",
         "admin/shows.html",
         "admin/show_form.html",
         "admin/performances.html",

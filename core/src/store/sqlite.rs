@@ -108,6 +108,8 @@ impl Writer {
 pub(crate) struct SqliteDb {
     path: PathBuf,
     writer: Arc<Mutex<Writer>>,
+    /// The same flushing thread as the writer's, for readers that wait for the disk.
+    flusher: Syncer,
     /// Transactions waiting for the writer.
     waiting: Arc<AtomicUsize>,
     readers: Vec<std::sync::Mutex<rusqlite::Connection>>,
@@ -168,12 +170,18 @@ impl SqliteDb {
                 conn: writer,
                 group: None,
                 groups: 0,
-                syncer,
+                syncer: syncer.clone(),
             })),
+            flusher: syncer,
             waiting: Arc::new(AtomicUsize::new(0)),
             readers,
             next: AtomicUsize::new(0),
         })
+    }
+
+    /// Waits until every transaction committed so far is on disk.
+    pub(crate) async fn flushed(&self) -> Result<()> {
+        self.flusher.flushed().await.map_err(CoreError::Internal)
     }
 
     /// Runs `f` on a free reader (or waits briefly for one).

@@ -8,6 +8,7 @@ mod catalog;
 pub mod dto;
 mod sales;
 pub mod sales_dto;
+pub mod warehouse;
 
 use crate::SharedState;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -71,4 +72,5 @@ pub fn router() -> OpenApiRouter<SharedState> {
         .routes(routes!(sales::list_promo, sales::create_promo))
         .routes(routes!(sales::options_due))
         .routes(routes!(sales::tickets_pdf))
+        .routes(routes!(warehouse::sql))
 }

@@ -6,6 +6,7 @@ mod halls;
 mod performances;
 mod prices;
 mod shows;
+mod sql;
 mod users;
 
 use crate::auth::{PageUser, SESSION_COOKIE};
@@ -43,6 +44,7 @@ pub fn router() -> Router<SharedState> {
         .merge(halls::router())
         .merge(users::router())
         .merge(box_office::router())
+        .merge(sql::router())
 }
 
 /// Form fields as sent (repeated names kept, for checkbox lists).

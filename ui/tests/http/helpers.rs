@@ -24,9 +24,13 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
-        let s = store.clone();
+        let state = parterre_ui::state_with_data(
+            store.clone(),
+            parterre_core::sales::cart_ttl_seconds(None),
+            Some(db.data_dir.clone()),
+        );
         tokio::spawn(async move {
-            parterre_ui::serve(s, listener, async {
+            parterre_ui::serve_with(state, listener, async {
                 let _ = rx.await;
             })
             .await

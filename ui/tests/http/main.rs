@@ -5,3 +5,4 @@ mod api;
 mod helpers;
 mod pages;
 mod sales;
+mod warehouse;

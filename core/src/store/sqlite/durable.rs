@@ -26,7 +26,7 @@ const QUIET: std::time::Duration = std::time::Duration::from_secs(5);
 pub(super) type Outcome = Option<std::result::Result<(), String>>;
 
 /// Where committed groups wait for the flush of the log.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Syncer {
     queue: mpsc::Sender<watch::Sender<Outcome>>,
 }
@@ -56,6 +56,20 @@ impl Syncer {
             }
         })?;
         Ok(Syncer { queue })
+    }
+
+    /// Waits until everything committed before the call is on disk.
+    pub(super) async fn flushed(&self) -> std::result::Result<(), String> {
+        let (tx, mut rx) = watch::channel(None);
+        self.durable(tx);
+        loop {
+            if let Some(outcome) = rx.borrow_and_update().clone() {
+                return outcome;
+            }
+            if rx.changed().await.is_err() {
+                return Err("écriture sur disque interrompue".into());
+            }
+        }
     }
 
     /// Hands over a committed group: its members learn the outcome once the log is on disk.

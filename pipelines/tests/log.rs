@@ -1,0 +1,133 @@
+//! The Avro event log on its own: the schema does not change by accident, segments read
+//! back, and damage is reported with the file and the offset, never skipped.
+
+use parterre_core::events::Event;
+use parterre_pipelines::log::{replay, schema, segment_name, EventLog, EventRecord};
+use parterre_pipelines::PipelineError;
+use std::path::PathBuf;
+
+fn scratch(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let d = std::env::temp_dir().join(format!("parterre-log-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn record(seq: i64) -> EventRecord {
+    EventRecord {
+        seq,
+        event_id: format!("00000000-0000-4000-8000-{seq:012}"),
+        occurred_at: "2026-10-01T18:00:00.000000Z".into(),
+        actor: "guichet".into(),
+        actor_id: Some(3),
+        schema_version: 1,
+        event: Event::TicketIssued {
+            ticket_id: seq,
+            order_id: 1,
+            number: format!("S01-{seq:06}"),
+            performance_id: 2,
+            seat_id: Some(seq),
+            price_category_id: Some(1),
+            product_id: None,
+            promo_code_id: None,
+            amount_cents: 2800,
+            vat_rate_bp: 550,
+            channel: "counter".into(),
+            state: "sold".into(),
+        },
+    }
+}
+
+fn all(dir: &std::path::Path) -> Result<Vec<i64>, PipelineError> {
+    let ck = EventLog::read_checkpoint(dir)?;
+    let mut seqs = Vec::new();
+    replay(dir, &ck, 0, |r| {
+        seqs.push(r.seq);
+        Ok(())
+    })?;
+    Ok(seqs)
+}
+
+#[test]
+fn the_event_schema_matches_the_golden_file() {
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/event_record.avsc");
+    let current = serde_json::to_string_pretty(&schema()).unwrap() + "\n";
+    if std::env::var_os("PARTERRE_BLESS").is_some() {
+        std::fs::write(&golden, &current).unwrap();
+    }
+    let expected = std::fs::read_to_string(&golden).unwrap();
+    assert!(
+        current == expected,
+        "the Avro schema of the event log changed: old segments must stay readable. Add only \
+         optional fields or new variants, bump SCHEMA_VERSION, then run with PARTERRE_BLESS=1"
+    );
+}
+
+#[test]
+fn batches_read_back_in_order_and_a_torn_write_is_cut_off() {
+    let dir = scratch("torn");
+    let mut log = EventLog::open(&dir).unwrap();
+    log.append(&(1..=3).map(record).collect::<Vec<_>>()).unwrap();
+    log.append(&(4..=5).map(record).collect::<Vec<_>>()).unwrap();
+    assert!(log.append(&[record(5)]).is_err(), "a seq already logged is refused");
+    drop(log);
+    assert_eq!(all(&dir).unwrap(), vec![1, 2, 3, 4, 5]);
+    // A batch written but never checkpointed (a crash): garbage past the recorded length.
+    let seg = dir.join(segment_name(1));
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let good = bytes.len();
+    bytes.extend_from_slice(&[7u8; 300]);
+    std::fs::write(&seg, &bytes).unwrap();
+    let mut log = EventLog::open(&dir).unwrap();
+    assert_eq!(std::fs::metadata(&seg).unwrap().len() as usize, good, "cut back to the checkpoint");
+    log.append(&[record(6)]).unwrap();
+    drop(log);
+    assert_eq!(all(&dir).unwrap(), vec![1, 2, 3, 4, 5, 6]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_truncated_or_damaged_segment_is_named_with_its_offset() {
+    let dir = scratch("damaged");
+    let mut log = EventLog::open(&dir).unwrap();
+    for b in 0..4 {
+        log.append(&((b * 10 + 1)..=(b * 10 + 10)).map(record).collect::<Vec<_>>()).unwrap();
+    }
+    drop(log);
+    let seg = dir.join(segment_name(1));
+    let bytes = std::fs::read(&seg).unwrap();
+
+    // Truncated below the checkpoint: the drain refuses to start and says where.
+    std::fs::write(&seg, &bytes[..bytes.len() - 40]).unwrap();
+    match EventLog::open(&dir) {
+        Err(PipelineError::Corrupt { file, offset, .. }) => {
+            assert!(file.ends_with("segment-000001.avro"), "{file}");
+            assert_eq!(offset as usize, bytes.len() - 40);
+        }
+        other => panic!("expected a corrupt segment, got {other:?}"),
+    }
+    assert!(all(&dir).is_err(), "replay refuses a truncated segment too");
+
+    // A damaged byte in the third block: events before it are delivered, none after, and
+    // the error names the file and the block's offset.
+    let mut damaged = bytes.clone();
+    let third = damaged.len() * 5 / 8;
+    for b in &mut damaged[third..third + 8] {
+        *b ^= 0xFF;
+    }
+    std::fs::write(&seg, &damaged).unwrap();
+    let ck = EventLog::read_checkpoint(&dir).unwrap();
+    let mut seen = Vec::new();
+    let err = replay(&dir, &ck, 0, |r| {
+        seen.push(r.seq);
+        Ok(())
+    })
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("segment-000001.avro") && text.contains("octet"), "{text}");
+    assert!(seen.len() < 40 && seen.windows(2).all(|w| w[1] == w[0] + 1), "{seen:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,145 @@
+//! The event pipeline under crashes: `parterre pipeline run` is stopped many times while
+//! sales go on, half the time by SIGKILL at a random moment, half the time by an abort at a
+//! random one of its crash points (`PARTERRE_CRASH_AT`: between every two writes that
+//! matter, in the drain and in the projection). Then the warehouse must hold every event
+//! exactly once, equal a clean rebuild from the log, and count as many tickets as the core.
+
+use parterre_core::{outbox, Store};
+use parterre_warehouse::Warehouse;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn parterre(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_parterre"));
+    c.arg("--data")
+        .arg(data)
+        .env_remove("PARTERRE_DATABASE_URL")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let d = std::env::temp_dir().join(format!("parterre-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Every table's rows, sorted, as text: what two warehouses must agree on.
+async fn dump(dir: &Path) -> Vec<(String, Vec<Vec<String>>)> {
+    let w = Warehouse::open(dir).await.unwrap();
+    let mut out = Vec::new();
+    for t in parterre_warehouse::catalog::TABLES {
+        let (_, batches) = w
+            .batches(&format!("SELECT * FROM {}", t.name()), Duration::from_secs(60))
+            .await
+            .unwrap();
+        let mut rows = parterre_warehouse::query::text_rows(&batches).unwrap();
+        rows.sort();
+        out.push((t.name().to_string(), rows));
+    }
+    out
+}
+
+async fn one(w: &Warehouse, sql: &str) -> i64 {
+    let r = w.query(sql, Default::default()).await.unwrap();
+    r.rows[0][0].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_points_the_pipeline_neither_loses_nor_duplicates() {
+    let data = scratch("crash");
+    let store = Store::open_data_dir(&data).await.unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let demo = parterre_core::demo::load(&store, today).await.unwrap();
+    let season = parterre_core::catalog::seasons::find_season(&store, &demo.season)
+        .await
+        .unwrap()
+        .unwrap();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    println!("seed {seed}");
+    let mut dice = parterre_core::demo::sales::Dice::new(seed);
+    let mut sold = 0u64;
+    let mut kills = 0;
+    for round in 0..16 {
+        // Sales while no pipeline runs, then a pipeline killed while it works.
+        let r = parterre_core::demo::sales::sell(&store, season.id, sold, 25, seed).await.unwrap();
+        sold += 25;
+        assert!(r.orders > 0, "round {round}: nothing sold");
+        let mut cmd = parterre(&data);
+        // Blocks of varying size, so a replay after a crash cuts the events differently.
+        let batch = (3 + dice.below(10)).to_string();
+        cmd.args(["pipeline", "run", "--batch", &batch]);
+        let aborted = round % 2 == 1;
+        if aborted {
+            cmd.env("PARTERRE_CRASH_AT", (1 + dice.below(150)).to_string());
+        }
+        let mut child = cmd.spawn().unwrap();
+        if !aborted {
+            std::thread::sleep(Duration::from_millis(30 + dice.below(500)));
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap();
+            }
+        }
+        let status = child.wait().unwrap();
+        if status.success() {
+            continue;
+        }
+        kills += 1;
+        if aborted || status.code().is_none() {
+            continue;
+        }
+        let mut err = String::new();
+        use std::io::Read;
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        assert!(err.is_empty(), "round {round}: the pipeline failed on its own: {err}");
+    }
+    println!("{kills} of 16 runs stopped midway");
+    assert!(kills >= 6, "only {kills} runs stopped: the test did not interrupt the pipeline");
+    let out = parterre(&data).args(["pipeline", "run"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let wh = data.join("warehouse");
+    let w = Warehouse::open(&wh).await.unwrap();
+    let counts = outbox::counts(&store).await.unwrap();
+    assert!(counts.tickets > 100, "{counts:?}");
+    assert_eq!(one(&w, "SELECT count(*) FROM fact_ticket").await, counts.tickets);
+    assert_eq!(one(&w, "SELECT count(*) FROM fact_order").await, counts.orders);
+    assert_eq!(one(&w, "SELECT count(*) FROM fact_payment").await, counts.payments);
+    let last = outbox::last_seq(&store).await.unwrap();
+    assert_eq!(one(&w, "SELECT count(*) FROM events").await, last, "every event once");
+    assert_eq!(one(&w, "SELECT count(DISTINCT seq) FROM events").await, last);
+    assert_eq!(
+        one(
+            &w,
+            "SELECT count(*) FROM fact_ticket WHERE status = 'cancelled' AND cancelled_at IS NOT NULL"
+        )
+        .await,
+        parterre_core::db::query_as::<(i64,)>("SELECT COUNT(*) FROM tickets WHERE status = 'cancelled'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .0
+    );
+    let before = dump(&wh).await;
+    drop(w);
+
+    let replayed = parterre_pipelines::pipeline::rebuild(&data, |_, _| {}).unwrap();
+    assert_eq!(replayed as i64, last);
+    let after = dump(&wh).await;
+    for ((name, a), (_, b)) in before.iter().zip(&after) {
+        assert_eq!(a.len(), b.len(), "{name}: row counts differ from a clean rebuild");
+        assert!(a == b, "{name}: rows differ from a clean rebuild");
+    }
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -1,0 +1,110 @@
+//! `POST /api/v1/sql`: read-only SQL on the warehouse, for users with `warehouse.query`.
+
+use super::dto::ErrorBody;
+use crate::auth::ApiUser;
+use crate::error::{ApiJson, AppError, AppResult, Surface};
+use crate::SharedState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use parterre_core::auth::permissions::WAREHOUSE_QUERY;
+use parterre_warehouse::{QueryOptions, QueryResult, Warehouse, WarehouseError};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use utoipa::ToSchema;
+
+/// Most rows a query returns (more are cut, and `truncated` says so).
+pub const MAX_ROWS: usize = 10_000;
+/// Time a query may take.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A query.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SqlRequest {
+    /// One read-only statement (SELECT, WITH, EXPLAIN, SHOW…) over the warehouse tables.
+    pub query: String,
+    /// Rows wanted at most (default and ceiling 10,000).
+    pub max_rows: Option<usize>,
+}
+
+/// A column of the answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SqlColumn {
+    /// Name.
+    pub name: String,
+    /// Type as the engine names it (`Int64`, `Decimal128(12, 2)`, `Utf8`, `Timestamp(µs, "UTC")`…).
+    #[serde(rename = "type")]
+    pub data_type: String,
+}
+
+/// The answer: integers and booleans as JSON values, decimals (money) as exact strings,
+/// instants as ISO 8601 text, NULL as null.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SqlResponse {
+    /// The columns, in order.
+    pub columns: Vec<SqlColumn>,
+    /// One array of values per row.
+    #[schema(value_type = Vec<Vec<Object>>)]
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// More rows existed than were returned.
+    pub truncated: bool,
+}
+
+/// Maps a warehouse refusal to an HTTP answer on `surface`.
+pub fn warehouse_error(e: WarehouseError, surface: Surface) -> AppError {
+    let status = match &e {
+        WarehouseError::Sql(_) => StatusCode::BAD_REQUEST,
+        WarehouseError::NotAQuery(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        WarehouseError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+        WarehouseError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    match surface {
+        Surface::Api => AppError::api(status, e.to_string()),
+        Surface::Page => AppError::page(status, e.to_string()),
+    }
+}
+
+/// Runs `sql` on this app's warehouse.
+pub async fn run(state: &SharedState, sql: &str, max_rows: usize, surface: Surface) -> AppResult<QueryResult> {
+    let Some(dir) = state.warehouse_dir() else {
+        return Err(warehouse_error(
+            WarehouseError::Io("cet exécutable n'a pas d'entrepôt (dossier de données absent)".into()),
+            surface,
+        ));
+    };
+    let w = Warehouse::open(&dir).await.map_err(|e| warehouse_error(e, surface))?;
+    w.query(
+        sql,
+        QueryOptions {
+            max_rows: max_rows.clamp(1, MAX_ROWS),
+            timeout: TIMEOUT,
+        },
+    )
+    .await
+    .map_err(|e| warehouse_error(e, surface))
+}
+
+/// Run a read-only SQL query on the warehouse.
+#[utoipa::path(post, path = "/api/v1/sql", tag = "warehouse", request_body = SqlRequest,
+    responses((status = 200, description = "Columns and rows", body = SqlResponse),
+              (status = 400, description = "SQL error (the engine's message)", body = ErrorBody),
+              (status = 401, description = "Not authenticated", body = ErrorBody),
+              (status = 403, description = "Permission warehouse.query missing", body = ErrorBody),
+              (status = 408, description = "Time limit (30 s) exceeded", body = ErrorBody),
+              (status = 422, description = "Not a query (DDL, DML, SET…)", body = ErrorBody)))]
+pub async fn sql(State(state): State<SharedState>, user: ApiUser, ApiJson(req): ApiJson<SqlRequest>) -> AppResult<Json<SqlResponse>> {
+    user.require(&state, WAREHOUSE_QUERY, "/api/v1/sql").await?;
+    let r = run(&state, &req.query, req.max_rows.unwrap_or(MAX_ROWS), Surface::Api).await?;
+    Ok(Json(SqlResponse {
+        columns: r
+            .columns
+            .into_iter()
+            .map(|c| SqlColumn {
+                name: c.name,
+                data_type: c.data_type,
+            })
+            .collect(),
+        rows: r.rows,
+        truncated: r.truncated,
+    }))
+}

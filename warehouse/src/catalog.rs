@@ -1,0 +1,235 @@
+//! The table catalogue: every warehouse table, its grain, its columns and how its rows are
+//! sorted. The pipelines build rows to these schemas; the session registers them.
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use std::sync::{Arc, OnceLock};
+
+/// Money columns: DECIMAL(12,2), euros.
+pub const MONEY: DataType = DataType::Decimal128(12, 2);
+
+/// A table of the warehouse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// Every event as it was logged (one row per event).
+    Events,
+    /// One row per show.
+    DimShow,
+    /// One row per performance.
+    DimPerformance,
+    /// One row per contact.
+    DimContact,
+    /// One row per ticket issued, with its current status and the time of each change.
+    FactTicket,
+    /// One row per payment or refund.
+    FactPayment,
+    /// One row per order, with its current status.
+    FactOrder,
+}
+
+/// Every table, in registration order.
+pub const TABLES: [Table; 7] = [
+    Table::Events,
+    Table::DimShow,
+    Table::DimPerformance,
+    Table::DimContact,
+    Table::FactTicket,
+    Table::FactPayment,
+    Table::FactOrder,
+];
+
+fn ts() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+fn f(name: &str, t: DataType, nullable: bool) -> Field {
+    Field::new(name, t, nullable)
+}
+
+impl Table {
+    /// The table's name in SQL and on disk.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Events => "events",
+            Table::DimShow => "dim_show",
+            Table::DimPerformance => "dim_performance",
+            Table::DimContact => "dim_contact",
+            Table::FactTicket => "fact_ticket",
+            Table::FactPayment => "fact_payment",
+            Table::FactOrder => "fact_order",
+        }
+    }
+
+    /// Finds a table by name.
+    pub fn from_name(name: &str) -> Option<Table> {
+        TABLES.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Columns whose values are looked up one at a time (bloom filters pay there).
+    pub fn bloom_columns(self) -> &'static [&'static str] {
+        match self {
+            Table::FactTicket => &["buyer_id", "order_id"],
+            Table::FactPayment => &["order_id"],
+            Table::FactOrder => &["buyer_id"],
+            Table::Events => &["event_id"],
+            _ => &[],
+        }
+    }
+
+    /// The schema of the files (without the `season` partition column).
+    pub fn schema(self) -> SchemaRef {
+        static SCHEMAS: OnceLock<Vec<SchemaRef>> = OnceLock::new();
+        let all = SCHEMAS.get_or_init(|| TABLES.iter().map(|t| Arc::new(build(*t))).collect());
+        let i = TABLES.iter().position(|t| *t == self).unwrap_or(0);
+        all[i].clone()
+    }
+}
+
+fn build(t: Table) -> Schema {
+    use DataType::{Boolean, Int64, Utf8};
+    let fields = match t {
+        Table::Events => vec![
+            f("seq", Int64, false),
+            f("event_id", Utf8, false),
+            f("occurred_at", ts(), false),
+            f("kind", Utf8, false),
+            f("actor", Utf8, false),
+            f("actor_id", Int64, true),
+            f("schema_version", Int64, false),
+            f("payload", Utf8, false),
+        ],
+        Table::DimShow => vec![
+            f("show_id", Int64, false),
+            f("name", Utf8, false),
+            f("discipline", Utf8, false),
+            f("audience", Utf8, false),
+            f("tier", Utf8, false),
+            f("vat_rate", DataType::Decimal128(5, 2), false),
+            f("is_creation", Boolean, false),
+            f("archived", Boolean, false),
+            f("created_at", ts(), false),
+        ],
+        Table::DimPerformance => vec![
+            f("performance_id", Int64, false),
+            f("show_id", Int64, false),
+            f("hall_id", Int64, false),
+            f("hall", Utf8, true),
+            f("venue", Utf8, true),
+            f("layout_id", Int64, false),
+            f("starts_at", ts(), false),
+            f("capacity", Int64, false),
+            f("cancelled", Boolean, false),
+        ],
+        Table::DimContact => vec![f("contact_id", Int64, false), f("created_at", ts(), false)],
+        Table::FactTicket => vec![
+            f("ticket_id", Int64, false),
+            f("number", Utf8, false),
+            f("order_id", Int64, false),
+            f("order_number", Utf8, true),
+            f("performance_id", Int64, false),
+            f("performance_starts_at", ts(), true),
+            f("show_id", Int64, true),
+            f("hall_id", Int64, true),
+            f("seat_id", Int64, true),
+            f("price_category_id", Int64, true),
+            f("price_category", Utf8, true),
+            f("formule_id", Int64, true),
+            f("formule", Utf8, true),
+            f("promo_code", Utf8, true),
+            f("channel", Utf8, false),
+            f("operator", Utf8, false),
+            f("buyer_id", Int64, true),
+            f("spectator_id", Int64, true),
+            f("amount_ttc", MONEY, false),
+            f("amount_ht", MONEY, false),
+            f("vat_amount", MONEY, false),
+            f("vat_rate", DataType::Decimal128(5, 2), false),
+            f("status", Utf8, false),
+            f("issued_at", ts(), false),
+            f("confirmed_at", ts(), true),
+            f("cancelled_at", ts(), true),
+            f("exchanged_at", ts(), true),
+            f("exchanged_for", Int64, true),
+        ],
+        Table::FactPayment => vec![
+            f("payment_id", Int64, false),
+            f("order_id", Int64, false),
+            f("buyer_id", Int64, true),
+            f("method", Utf8, false),
+            f("amount", MONEY, false),
+            f("operator", Utf8, false),
+            f("paid_at", ts(), false),
+        ],
+        Table::FactOrder => vec![
+            f("order_id", Int64, false),
+            f("number", Utf8, false),
+            f("buyer_id", Int64, false),
+            f("channel", Utf8, false),
+            f("operator", Utf8, false),
+            f("status", Utf8, false),
+            f("total", MONEY, false),
+            f("placed_at", ts(), false),
+            f("option_until", ts(), true),
+            f("confirmed_at", ts(), true),
+            f("cancelled_at", ts(), true),
+        ],
+    };
+    Schema::new(fields)
+}
+
+/// The name of the season that contains `date` (seasons run 1 July – 30 June): `2026-2027`.
+pub fn season_name(year: i32, month: u32) -> String {
+    let start = if month >= 7 { year } else { year - 1 };
+    format!("{}-{}", start, start + 1)
+}
+
+/// Is `s` a season name (`YYYY-YYYY`, consecutive years)?
+pub fn is_season(s: &str) -> bool {
+    let Some((a, b)) = s.split_once('-') else { return false };
+    match (a.parse::<i32>(), b.parse::<i32>()) {
+        (Ok(a), Ok(b)) => a.to_string().len() == 4 && b == a + 1,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fact_ticket_has_the_contract_columns_with_money_as_decimal() {
+        let s = Table::FactTicket.schema();
+        for c in [
+            "ticket_id",
+            "order_id",
+            "performance_id",
+            "show_id",
+            "buyer_id",
+            "spectator_id",
+            "price_category",
+            "formule",
+            "promo_code",
+            "channel",
+            "amount_ttc",
+            "amount_ht",
+            "vat_amount",
+            "status",
+            "issued_at",
+        ] {
+            assert!(s.field_with_name(c).is_ok(), "fact_ticket lacks {c}");
+        }
+        assert_eq!(s.field_with_name("amount_ttc").unwrap().data_type(), &MONEY);
+        assert!(
+            s.field_with_name("season").is_err(),
+            "season is the partition column, not a file column"
+        );
+    }
+
+    #[test]
+    fn seasons_run_july_to_june() {
+        assert_eq!(season_name(2026, 7), "2026-2027");
+        assert_eq!(season_name(2027, 6), "2026-2027");
+        assert!(is_season("2026-2027"));
+        assert!(!is_season("2026-2028"));
+        assert!(!is_season("../x"));
+    }
+}

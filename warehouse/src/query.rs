@@ -1,0 +1,321 @@
+//! The read-only DataFusion session over the Parquet tables, and SQL execution with a row
+//! limit and a time limit. User SQL runs here and nowhere else: never on the core database.
+
+use crate::catalog::{Table, TABLES};
+use crate::{Result, WarehouseError};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTableUrl};
+use datafusion::datasource::MemTable;
+use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::sql::parser::{DFParser, Statement as DfStatement};
+use datafusion::sql::sqlparser::ast::Statement;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Limits of one query.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryOptions {
+    /// Rows returned at most (the result says when there were more).
+    pub max_rows: usize,
+    /// Time allowed.
+    pub timeout: Duration,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        QueryOptions {
+            max_rows: 10_000,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A column of a result.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Column {
+    /// Its name.
+    pub name: String,
+    /// Its SQL type as DataFusion names it (`Int64`, `Decimal128(12, 2)`, `Utf8`…).
+    #[serde(rename = "type")]
+    pub data_type: String,
+}
+
+/// What a query returned, as JSON-ready values: integers, floats and booleans as JSON
+/// numbers and booleans, decimals (money) as exact strings, times as ISO 8601 text.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryResult {
+    /// The columns.
+    pub columns: Vec<Column>,
+    /// The rows, one array of values each.
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// More rows existed than `max_rows`.
+    pub truncated: bool,
+}
+
+/// The warehouse, open for reading.
+pub struct Warehouse {
+    ctx: SessionContext,
+    root: PathBuf,
+}
+
+impl std::fmt::Debug for Warehouse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Warehouse").field("root", &self.root).finish()
+    }
+}
+
+/// The file schema plus the `season` partition column.
+pub fn table_schema(t: Table) -> SchemaRef {
+    let mut fields: Vec<Field> = t.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("season", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+}
+
+impl Warehouse {
+    /// Opens the warehouse folder `root` (a missing folder or table reads as empty).
+    pub async fn open(root: &Path) -> Result<Self> {
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema("parterre", "public");
+        let ctx = SessionContext::new_with_config(config);
+        for t in TABLES {
+            let dir = root.join(t.name());
+            if dir.is_dir() {
+                let abs = dir
+                    .canonicalize()
+                    .map_err(|e| WarehouseError::Io(format!("{} : {e}", dir.display())))?;
+                let url = ListingTableUrl::parse(format!("{}/", abs.display()))?;
+                let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                    .with_file_extension(".parquet")
+                    .with_table_partition_cols(vec![("season".to_string(), DataType::Utf8)]);
+                ctx.register_listing_table(t.name(), url.as_str(), options, Some(t.schema()), None)
+                    .await?;
+            } else {
+                let empty = MemTable::try_new(table_schema(t), vec![vec![]])?;
+                ctx.register_table(t.name(), Arc::new(empty))?;
+            }
+        }
+        Ok(Warehouse {
+            ctx,
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The DataFusion session (read-only use: tests, benchmarks, segments).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The folder read.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Runs one read-only statement and returns its batches (no row limit).
+    pub async fn batches(&self, sql: &str, timeout: Duration) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        check_read_only(sql)?;
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let run = async {
+            let df = self.ctx.sql_with_options(sql, options).await?;
+            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+            let batches = df.collect().await?;
+            Ok::<_, WarehouseError>((schema, batches))
+        };
+        tokio::time::timeout(timeout, run)
+            .await
+            .map_err(|_| WarehouseError::Timeout(timeout.as_secs()))?
+    }
+
+    /// Runs one read-only statement within `options`' limits.
+    pub async fn query(&self, sql: &str, options: QueryOptions) -> Result<QueryResult> {
+        check_read_only(sql)?;
+        let sql_options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let run = async {
+            let df = self.ctx.sql_with_options(sql, sql_options).await?;
+            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+            // One row more than allowed tells whether the result was cut.
+            let batches = df.limit(0, Some(options.max_rows + 1))?.collect().await?;
+            Ok::<_, WarehouseError>((schema, batches))
+        };
+        let (schema, batches) = tokio::time::timeout(options.timeout, run)
+            .await
+            .map_err(|_| WarehouseError::Timeout(options.timeout.as_secs()))??;
+        let mut rows = json_rows(&batches)?;
+        let truncated = rows.len() > options.max_rows;
+        rows.truncate(options.max_rows);
+        Ok(QueryResult {
+            columns: columns(&schema),
+            rows,
+            truncated,
+        })
+    }
+}
+
+/// Refuses anything but one query (SELECT, WITH, VALUES, EXPLAIN, SHOW, DESCRIBE).
+pub fn check_read_only(sql: &str) -> Result<()> {
+    let statements = DFParser::parse_sql(sql).map_err(|e| WarehouseError::Sql(e.to_string()))?;
+    if statements.len() != 1 {
+        return Err(WarehouseError::NotAQuery(format!(
+            "une seule instruction à la fois ({} reçues)",
+            statements.len()
+        )));
+    }
+    match &statements[0] {
+        DfStatement::Statement(s) => match s.as_ref() {
+            Statement::Query(_) | Statement::ShowTables { .. } | Statement::ShowColumns { .. } => Ok(()),
+            Statement::Explain { statement, .. } if matches!(statement.as_ref(), Statement::Query(_)) => Ok(()),
+            other => Err(WarehouseError::NotAQuery(first_words(&other.to_string()))),
+        },
+        DfStatement::Explain(e) => match e.statement.as_ref() {
+            DfStatement::Statement(s) if matches!(s.as_ref(), Statement::Query(_)) => Ok(()),
+            _ => Err(WarehouseError::NotAQuery(
+                "EXPLAIN d'une instruction qui n'est pas une requête".into(),
+            )),
+        },
+        other => Err(WarehouseError::NotAQuery(first_words(&other.to_string()))),
+    }
+}
+
+fn first_words(s: &str) -> String {
+    s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// The columns of a schema.
+pub fn columns(schema: &Schema) -> Vec<Column> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| Column {
+            name: f.name().clone(),
+            data_type: f.data_type().to_string(),
+        })
+        .collect()
+}
+
+fn format_options() -> FormatOptions<'static> {
+    FormatOptions::default().with_null("")
+}
+
+/// Cells as text (empty for NULL), the way the CSV and table outputs show them.
+pub fn text_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>> {
+    let opts = format_options();
+    let mut out = Vec::new();
+    for b in batches {
+        let fmts = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        for i in 0..b.num_rows() {
+            out.push(fmts.iter().map(|f| f.value(i).to_string()).collect());
+        }
+    }
+    Ok(out)
+}
+
+fn json_cell(col: &ArrayRef, fmt: &ArrayFormatter<'_>, i: usize) -> serde_json::Value {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes as t;
+    use serde_json::Value;
+    if col.is_null(i) {
+        return Value::Null;
+    }
+    match col.data_type() {
+        DataType::Boolean => Value::Bool(col.as_any().downcast_ref::<BooleanArray>().is_some_and(|a| a.value(i))),
+        DataType::Int8 => col.as_primitive::<t::Int8Type>().value(i).into(),
+        DataType::Int16 => col.as_primitive::<t::Int16Type>().value(i).into(),
+        DataType::Int32 => col.as_primitive::<t::Int32Type>().value(i).into(),
+        DataType::Int64 => col.as_primitive::<t::Int64Type>().value(i).into(),
+        DataType::UInt8 => col.as_primitive::<t::UInt8Type>().value(i).into(),
+        DataType::UInt16 => col.as_primitive::<t::UInt16Type>().value(i).into(),
+        DataType::UInt32 => col.as_primitive::<t::UInt32Type>().value(i).into(),
+        DataType::UInt64 => col.as_primitive::<t::UInt64Type>().value(i).into(),
+        DataType::Float32 => serde_json::Number::from_f64(col.as_primitive::<t::Float32Type>().value(i) as f64)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        DataType::Float64 => serde_json::Number::from_f64(col.as_primitive::<t::Float64Type>().value(i))
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        _ => Value::String(fmt.value(i).to_string()),
+    }
+}
+
+/// Cells as JSON values (see [`QueryResult`]).
+pub fn json_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<serde_json::Value>>> {
+    let opts = format_options();
+    let mut out = Vec::new();
+    for b in batches {
+        let fmts = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        for i in 0..b.num_rows() {
+            out.push(b.columns().iter().zip(&fmts).map(|(c, f)| json_cell(c, f, i)).collect());
+        }
+    }
+    Ok(out)
+}
+
+/// `;`-separated text with a header line, quoted where needed (French spreadsheets).
+pub fn to_csv(schema: &Schema, batches: &[RecordBatch]) -> Result<String> {
+    fn cell(s: &str) -> String {
+        if s.contains([';', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = schema.fields().iter().map(|f| cell(f.name())).collect();
+    out.push_str(&header.join(";"));
+    out.push('\n');
+    for row in text_rows(batches)? {
+        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        out.push_str(&cells.join(";"));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// A boxed text table for terminals.
+pub fn to_table(batches: &[RecordBatch]) -> Result<String> {
+    Ok(datafusion::arrow::util::pretty::pretty_format_batches(batches)?.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_queries_pass() {
+        assert!(check_read_only("SELECT 1").is_ok());
+        assert!(check_read_only("WITH a AS (SELECT 1) SELECT * FROM a").is_ok());
+        assert!(check_read_only("EXPLAIN SELECT 1").is_ok());
+        for bad in [
+            "CREATE TABLE x (a INT)",
+            "INSERT INTO fact_ticket VALUES (1)",
+            "COPY (SELECT 1) TO '/tmp/x.csv'",
+            "DROP TABLE fact_ticket",
+            "SELECT 1; SELECT 2",
+            "SET datafusion.execution.batch_size = 1",
+        ] {
+            assert!(
+                matches!(check_read_only(bad), Err(WarehouseError::NotAQuery(_))),
+                "{bad} should be refused"
+            );
+        }
+        assert!(matches!(check_read_only("SELEC 1"), Err(WarehouseError::Sql(_))));
+    }
+}
