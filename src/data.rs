@@ -162,3 +162,81 @@ pub async fn sql(data: &Path, query: &str, format: SqlFormat, max_rows: usize, t
     }
     Ok(())
 }
+
+/// `parterre bench warehouse`: generates (unless `reuse`) a synthetic warehouse of `scale`
+/// venues in `dir`, times the query set and saves queries and timings there.
+pub async fn bench_warehouse(dir: &Path, scale: u32, runs: usize, reuse: bool) -> Result<()> {
+    use parterre_warehouse::bench;
+    let root = dir.join("warehouse");
+    if !reuse || !root.join("fact_ticket").exists() {
+        if root.exists() {
+            std::fs::remove_dir_all(&root).with_context(|| format!("effacement de {}", root.display()))?;
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("génération {bar:40} {pos}/{len} saisons×lieux")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let b = bar.clone();
+        let r2 = root.clone();
+        let t = std::time::Instant::now();
+        let report = tokio::task::spawn_blocking(move || {
+            bench::synth::generate(&r2, scale, |done, total| {
+                b.set_length(total as u64);
+                b.set_position(done as u64);
+            })
+        })
+        .await??;
+        bar.finish_and_clear();
+        println!(
+            "Entrepôt synthétique, échelle {scale} : {} billets, {} contacts, écrit en {:.1} s dans {}",
+            report.tickets,
+            report.contacts,
+            t.elapsed().as_secs_f64(),
+            root.display()
+        );
+    }
+    let timings = bench::run(&root, runs).await?;
+    bench::save(&root, &timings)?;
+    println!("{:<36} {:>10} {:>10} {:>6}", "requête", "meilleur", "médiane", "lignes");
+    for t in &timings {
+        println!("{:<36} {:>7.1} ms {:>7.1} ms {:>6}", t.name, t.best_ms, t.median_ms, t.rows);
+    }
+    println!(
+        "Requêtes et temps enregistrés dans {} ; comparaison : python3 benches/compare.py {}",
+        root.display(),
+        root.display()
+    );
+    Ok(())
+}
+
+/// `parterre demo --history N`: simulated sales of N past seasons and of the current one.
+pub async fn history(store: &Store, opts: parterre_core::demo::history::HistoryOptions) -> Result<()> {
+    use parterre_core::demo::history;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ventes ({eta} restantes)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let b = bar.clone();
+    let progress: history::Progress = std::sync::Arc::new(move |season: &str, done, total| {
+        b.set_message(format!("saison {season}"));
+        b.set_length(total);
+        b.set_position(done);
+    });
+    let t = std::time::Instant::now();
+    let reports = history::simulate(store, &opts, progress).await?;
+    bar.finish_and_clear();
+    for r in &reports {
+        if r.simulated {
+            println!(
+                "Saison {} : {} commandes, {} billets dont {} en formules, {} options, {} annulations, {} échanges, {} refus.",
+                r.season, r.orders, r.tickets, r.formule_tickets, r.options, r.cancelled, r.exchanges, r.refused
+            );
+        } else {
+            println!("Saison {} : historique déjà simulé, rien à faire.", r.season);
+        }
+    }
+    println!("Historique simulé en {:.1} s.", t.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -29,6 +29,18 @@ enum Command {
         /// Pretend today is this date (YYYY-MM-DD), for reproducible runs.
         #[arg(long)]
         today: Option<String>,
+        /// Also simulate this many past seasons of sales, and the current season's up to today.
+        #[arg(long)]
+        history: Option<u32>,
+        /// With --history: tickets aimed at per season.
+        #[arg(long, default_value_t = 60_000)]
+        tickets_per_season: usize,
+        /// With --history: seed of the simulation.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// With --history: sales made at once (1 makes runs identical to the last seat).
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
     },
     /// Serve the web application and the API.
     Serve {
@@ -109,6 +121,21 @@ enum BenchCommand {
         /// Also run on PostgreSQL (server URL; a fresh database is created and dropped).
         #[arg(long, num_args = 0..=1, default_missing_value = "postgres://postgres@127.0.0.1:5432/test")]
         pg: Option<String>,
+    },
+    /// The warehouse query set on a synthetic warehouse (scale 1 = one venue × 3 seasons).
+    Warehouse {
+        /// Venues in the synthetic network.
+        #[arg(long, default_value_t = 1)]
+        scale: u32,
+        /// Folder for the synthetic warehouse (its `warehouse/` is replaced).
+        #[arg(long, default_value = "./parterre-bench")]
+        dir: PathBuf,
+        /// Timed runs per query (after one unmeasured run).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Reuse the warehouse already in the folder.
+        #[arg(long)]
+        reuse: bool,
     },
 }
 
@@ -244,6 +271,12 @@ async fn run(cli: Cli) -> Result<()> {
         }
         return Ok(());
     }
+    if let Command::Bench {
+        command: BenchCommand::Warehouse { scale, dir, runs, reuse },
+    } = &cli.command
+    {
+        return data::bench_warehouse(dir, *scale, *runs, *reuse).await;
+    }
     if let Command::Sql {
         query,
         format,
@@ -259,7 +292,25 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Sql { .. } => {}
         Command::Pipeline { command } => data::pipeline(&store, &cli.data, command).await?,
         Command::Bench { .. } => {}
-        Command::Demo { today } => load_demo(&store, today.as_deref()).await?,
+        Command::Demo {
+            today,
+            history,
+            tickets_per_season,
+            seed,
+            concurrency,
+        } => {
+            load_demo(&store, today.as_deref()).await?;
+            if let Some(seasons) = history {
+                let opts = parterre_core::demo::history::HistoryOptions {
+                    seasons,
+                    today: parse_today(today.as_deref())?,
+                    tickets_per_season,
+                    seed,
+                    concurrency,
+                };
+                data::history(&store, opts).await?;
+            }
+        }
         Command::Serve { bind, demo, today } => {
             if demo {
                 load_demo(&store, today.as_deref()).await?;

@@ -143,3 +143,58 @@ async fn killed_at_random_points_the_pipeline_neither_loses_nor_duplicates() {
     store.close().await;
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logged_events_leave_the_outbox_after_the_retention_whatever_their_date() {
+    let data = scratch("prune");
+    let store = Store::open_data_dir(&data).await.unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let demo = parterre_core::demo::load(&store, today).await.unwrap();
+    let season = parterre_core::catalog::seasons::find_season(&store, &demo.season)
+        .await
+        .unwrap()
+        .unwrap();
+    // Sales dated a year ago (as the demo history makes them) stay until they are logged.
+    let past = chrono::Utc::now() - chrono::Duration::days(365);
+    parterre_core::time::at(past, parterre_core::demo::sales::sell(&store, season.id, 0, 5, 1))
+        .await
+        .unwrap();
+    let in_outbox = |s: Store| async move {
+        parterre_core::db::query_as::<(i64,)>("SELECT COUNT(*) FROM outbox")
+            .fetch_one(s.pool())
+            .await
+            .unwrap()
+            .0
+    };
+    let before = in_outbox(store.clone()).await;
+    let keep = parterre_pipelines::Options::default();
+    let mut p = parterre_pipelines::Pipeline::open(&data, keep).unwrap();
+    p.step(&store).await.unwrap();
+    assert_eq!(
+        in_outbox(store.clone()).await,
+        before,
+        "a 7-day retention keeps freshly logged events"
+    );
+    drop(p);
+
+    // With no retention they go at once, and the drain goes on from where it was.
+    let none = parterre_pipelines::Options {
+        outbox_retention: Duration::ZERO,
+        ..Default::default()
+    };
+    let mut p = parterre_pipelines::Pipeline::open(&data, none).unwrap();
+    p.step(&store).await.unwrap();
+    assert_eq!(in_outbox(store.clone()).await, 0, "logged events pruned");
+    parterre_core::demo::sales::sell(&store, season.id, 100, 3, 2).await.unwrap();
+    let moved = p.step(&store).await.unwrap();
+    assert!(moved > 0, "new events after a prune are drained");
+    let w = Warehouse::open(&data.join("warehouse")).await.unwrap();
+    let counts = outbox::counts(&store).await.unwrap();
+    assert_eq!(one(&w, "SELECT count(*) FROM fact_ticket").await, counts.tickets);
+    assert_eq!(
+        one(&w, "SELECT count(*) FROM events").await,
+        outbox::last_seq(&store).await.unwrap()
+    );
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&data);
+}

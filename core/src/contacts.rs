@@ -31,6 +31,10 @@ pub struct PayerInput {
     pub first_name: Option<String>,
     /// Email.
     pub email: Option<String>,
+    /// Postal code (French: 5 digits), when known.
+    pub postal_code: Option<String>,
+    /// City, when known.
+    pub city: Option<String>,
 }
 
 /// A plausible email: something@domain.tld, no spaces.
@@ -66,6 +70,12 @@ pub async fn resolve_payer(tx: &mut WriteTx, payer: &PayerInput) -> Result<Conta
             e.add("payer.email", format!("adresse électronique invalide : {m}"));
         }
     }
+    let postal_code = payer.postal_code.as_deref().map(str::trim).unwrap_or("").to_string();
+    let well_formed = postal_code.len() == 5 && postal_code.chars().all(|c| c.is_ascii_digit());
+    if !postal_code.is_empty() && !well_formed {
+        e.add("payer.postal_code", format!("code postal invalide : {postal_code} (5 chiffres)"));
+    }
+    let city = payer.city.as_deref().map(str::trim).unwrap_or("").to_string();
     e.into_result()?;
     if let Some(m) = &email {
         let found: Option<(i64, String, String)> =
@@ -84,11 +94,14 @@ pub async fn resolve_payer(tx: &mut WriteTx, payer: &PayerInput) -> Result<Conta
     }
     let now = crate::time::now_db();
     let (id,): (i64,) = db::query_as(
-        "INSERT INTO contacts (last_name, first_name, email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO contacts (last_name, first_name, email, postal_code, city, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(&last)
     .bind(&first)
     .bind(&email)
+    .bind(&postal_code)
+    .bind(&city)
     .bind(&now)
     .bind(&now)
     .fetch_one(tx.conn())
@@ -101,7 +114,11 @@ pub async fn resolve_payer(tx: &mut WriteTx, payer: &PayerInput) -> Result<Conta
     };
     tx.record(
         Change::new("contact.create", "contact", id).after(&c),
-        Some(Event::ContactCreated { contact_id: id }),
+        Some(Event::ContactCreated {
+            contact_id: id,
+            postal_code: Some(postal_code).filter(|p| !p.is_empty()),
+            city: Some(city).filter(|c| !c.is_empty()),
+        }),
     )
     .await?;
     Ok(c)

@@ -9,7 +9,7 @@ use crate::store::Actor;
 use serde::{Deserialize, Serialize};
 
 /// Version of the event schema, bumped when a variant or an optional field is added.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A fact that happened in the core.
 ///
@@ -145,6 +145,12 @@ pub enum Event {
     },
     ContactCreated {
         contact_id: i64,
+        /// Added in schema version 2.
+        #[serde(default)]
+        postal_code: Option<String>,
+        /// Added in schema version 2.
+        #[serde(default)]
+        city: Option<String>,
     },
     CartCreated {
         cart_id: i64,

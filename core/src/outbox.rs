@@ -38,10 +38,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await
                     .map_err(DbError::from)?;
-                let (max,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM outbox")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(DbError::from)?;
+                let (max,): (i64,) = sqlx::query_as(PG_HIGH_WATER).fetch_one(&mut *tx).await.map_err(DbError::from)?;
                 tx.commit().await.map_err(DbError::from)?;
                 Ok(max)
             }
@@ -49,8 +46,18 @@ impl Store {
     }
 }
 
+/// The highest seq ever given (pruned rows included), committed: SQLite keeps it in
+/// `sqlite_sequence` (AUTOINCREMENT), PostgreSQL in the sequence, read under the lock.
+const SQLITE_HIGH_WATER: &str = "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)";
+const PG_HIGH_WATER: &str = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM outbox_seq_seq";
+
 async fn max_seq(store: &Store) -> Result<i64> {
-    let (max,): (i64,) = query_as("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetch_one(store.pool()).await?;
+    let sql = match store.backend() {
+        crate::Backend::Sqlite => SQLITE_HIGH_WATER,
+        // Outside the lock a sequence value may belong to a transaction still in flight.
+        crate::Backend::Postgres => "SELECT COALESCE(MAX(seq), 0) FROM outbox",
+    };
+    let (max,): (i64,) = query_as(sql).fetch_one(store.pool()).await?;
     Ok(max)
 }
 
@@ -74,31 +81,29 @@ pub async fn first_after(store: &Store, seq: i64) -> Result<Option<String>> {
     Ok(row.map(|r| r.0))
 }
 
-/// The last seq of the outbox (committed rows; 0 when empty).
+/// The last seq of the outbox (committed; on SQLite it survives pruning).
 pub async fn last_seq(store: &Store) -> Result<i64> {
     max_seq(store).await
 }
 
-/// Deletes rows the event log holds (`seq <= exported`) that happened before `before`
-/// (storage time format). Returns how many went; an audit row says so when any did.
-pub async fn prune(store: &Store, exported: i64, before: &str) -> Result<u64> {
-    let (n,): (i64,) = query_as("SELECT COUNT(*) FROM outbox WHERE seq <= $1 AND occurred_at < $2")
-        .bind(exported)
-        .bind(before)
+/// Deletes rows up to `logged` (which the event log holds and has held long enough).
+/// Returns how many went; an audit row says so when any did.
+pub async fn prune(store: &Store, logged: i64) -> Result<u64> {
+    let (n,): (i64,) = query_as("SELECT COUNT(*) FROM outbox WHERE seq <= $1")
+        .bind(logged)
         .fetch_one(store.pool())
         .await?;
     if n == 0 {
         return Ok(0);
     }
     let mut tx = store.write(&Actor::system()).await?;
-    let gone = query("DELETE FROM outbox WHERE seq <= $1 AND occurred_at < $2")
-        .bind(exported)
-        .bind(before)
+    let gone = query("DELETE FROM outbox WHERE seq <= $1")
+        .bind(logged)
         .execute(tx.conn())
         .await?
         .rows_affected();
     tx.record(
-        Change::new("outbox.prune", "outbox", exported).after(&serde_json::json!({ "rows": gone, "before": before })),
+        Change::new("outbox.prune", "outbox", logged).after(&serde_json::json!({ "rows": gone })),
         None,
     )
     .await?;

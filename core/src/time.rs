@@ -19,9 +19,26 @@ pub fn from_db(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
+tokio::task_local! {
+    /// The simulated present of the demo history (see [`at`]).
+    static CLOCK: DateTime<Utc>;
+}
+
+/// The current instant: the real one, or the simulated one inside [`at`].
+pub fn now() -> DateTime<Utc> {
+    CLOCK.try_with(|t| *t).unwrap_or_else(|_| Utc::now())
+}
+
+/// Runs `f` as if it were `t`: every time the core reads inside `f` (records, events, sale
+/// windows, expiries) is `t`. Only the demo history uses it, to sell past seasons through
+/// the real rules; it affects the calling task only, never other requests.
+pub async fn at<F: std::future::Future>(t: DateTime<Utc>, f: F) -> F::Output {
+    CLOCK.scope(t, f).await
+}
+
 /// The current instant, formatted for storage.
 pub fn now_db() -> String {
-    to_db(Utc::now())
+    to_db(now())
 }
 
 /// Formats a date for storage.
@@ -97,7 +114,7 @@ pub fn season_name(start_year: i32) -> String {
 
 /// Today in Paris.
 pub fn today_paris() -> NaiveDate {
-    Utc::now().with_timezone(&VENUE_TZ).date_naive()
+    now().with_timezone(&VENUE_TZ).date_naive()
 }
 
 #[cfg(test)]

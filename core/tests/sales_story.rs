@@ -50,6 +50,7 @@ fn payer() -> PayerInput {
         first_name: Some("Alice".into()),
         email: Some("Alice.Durand@Example.fr".into()),
         contact_id: None,
+        ..Default::default()
     }
 }
 

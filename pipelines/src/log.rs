@@ -75,7 +75,14 @@ pub struct Checkpoint {
     pub events: u64,
     /// Time of the last event in the log (storage format), if any.
     pub last_occurred_at: Option<String>,
+    /// When the log reached which seq (real time, storage format; one mark per
+    /// [`MARK_EVERY`] at most): what the outbox retention counts from.
+    #[serde(default)]
+    pub marks: Vec<(String, i64)>,
 }
+
+/// Spacing of the checkpoint's time marks.
+pub const MARK_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// File name of segment `n`.
 pub fn segment_name(n: u32) -> String {
@@ -229,6 +236,18 @@ impl EventLog {
         ck.last_seq = last.seq;
         ck.events += records.len() as u64;
         ck.last_occurred_at = Some(last.occurred_at.clone());
+        let now = chrono::Utc::now();
+        let due = ck
+            .marks
+            .last()
+            .and_then(|(t, _)| parterre_core::time::from_db(t))
+            .is_none_or(|t| now.signed_duration_since(t).to_std().unwrap_or_default() >= MARK_EVERY);
+        if due {
+            ck.marks.push((parterre_core::time::to_db(now), last.seq));
+            if ck.marks.len() > 2_000 {
+                ck.marks.remove(0);
+            }
+        }
         write_json_atomic(&Self::checkpoint_path(&self.dir), &ck)?;
         self.checkpoint = ck;
         Ok(())

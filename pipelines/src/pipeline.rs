@@ -213,15 +213,27 @@ impl Pipeline {
         Ok(moved)
     }
 
-    /// Deletes logged outbox rows older than the retention, at most once an hour.
+    /// Deletes the outbox rows that have been in the log for longer than the retention
+    /// (counted from when they were logged, whatever their own date), at most every 10 minutes.
     async fn prune(&mut self, store: &Store) -> Result<()> {
-        if self.last_prune.is_some_and(|t| t.elapsed() < Duration::from_secs(3600)) {
+        if self.last_prune.is_some_and(|t| t.elapsed() < Duration::from_secs(600)) {
             return Ok(());
         }
         self.last_prune = Some(Instant::now());
         let retention = chrono::Duration::from_std(self.options.outbox_retention).unwrap_or(chrono::Duration::days(7));
         let before = parterre_core::time::to_db(chrono::Utc::now() - retention);
-        let gone = outbox::prune(store, self.log.checkpoint().last_seq, &before).await?;
+        let Some(upto) = self
+            .log
+            .checkpoint()
+            .marks
+            .iter()
+            .filter(|(t, _)| t.as_str() <= before.as_str())
+            .map(|(_, seq)| *seq)
+            .max()
+        else {
+            return Ok(());
+        };
+        let gone = outbox::prune(store, upto).await?;
         if gone > 0 {
             tracing::info!("outbox : {gone} événements déjà journalisés supprimés");
         }

@@ -119,7 +119,13 @@ fn build(t: Table) -> Schema {
             f("capacity", Int64, false),
             f("cancelled", Boolean, false),
         ],
-        Table::DimContact => vec![f("contact_id", Int64, false), f("created_at", ts(), false)],
+        Table::DimContact => vec![
+            f("contact_id", Int64, false),
+            f("postal_code", Utf8, true),
+            f("city", Utf8, true),
+            f("department", Utf8, true),
+            f("created_at", ts(), false),
+        ],
         Table::FactTicket => vec![
             f("ticket_id", Int64, false),
             f("number", Utf8, false),
@@ -182,6 +188,19 @@ pub fn season_name(year: i32, month: u32) -> String {
     format!("{}-{}", start, start + 1)
 }
 
+/// The French département of a postal code (`77`, `2A`/`2B` for Corsica, `971`… overseas).
+pub fn department(postal_code: &str) -> Option<String> {
+    let p = postal_code.trim();
+    if p.len() != 5 || !p.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some(match &p[..2] {
+        "20" => if p < "20200" { "2A" } else { "2B" }.to_string(),
+        "97" | "98" => p[..3].to_string(),
+        d => d.to_string(),
+    })
+}
+
 /// Is `s` a season name (`YYYY-YYYY`, consecutive years)?
 pub fn is_season(s: &str) -> bool {
     let Some((a, b)) = s.split_once('-') else { return false };
@@ -222,6 +241,15 @@ mod tests {
             s.field_with_name("season").is_err(),
             "season is the partition column, not a file column"
         );
+    }
+
+    #[test]
+    fn departments_of_postal_codes() {
+        assert_eq!(department("77000").as_deref(), Some("77"));
+        assert_eq!(department("20000").as_deref(), Some("2A"));
+        assert_eq!(department("20200").as_deref(), Some("2B"));
+        assert_eq!(department("97400").as_deref(), Some("974"));
+        assert_eq!(department("7700"), None);
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! Layout other tools rely on: `DIR/<table>/season=<YYYY-YYYY>/part-0.parquet` (Hive
 //! partitioning; `season` is the partition column, not stored in the files).
 
+pub mod bench;
 pub mod catalog;
+pub mod columns;
 pub mod query;
 pub mod write;
 

@@ -65,7 +65,7 @@ pub async fn sell(store: &Store, season_id: i64, first: u64, orders: usize, seed
         },
     )
     .await?;
-    let now = chrono::Utc::now();
+    let now = crate::time::now();
     let perfs: Vec<_> = perfs.into_iter().filter(|p| p.starts_at > now && !p.cancelled).collect();
     if perfs.is_empty() {
         return Err(CoreError::invalid("season", "aucune séance à venir à vendre dans cette saison"));
@@ -106,6 +106,8 @@ pub async fn sell(store: &Store, season_id: i64, first: u64, orders: usize, seed
                     last_name: Some(format!("Spectateur {n}")),
                     first_name: Some("Demo".into()),
                     email: Some(format!("spectateur{n}@example.org")),
+                    postal_code: Some("77000".into()),
+                    city: Some("Melun".into()),
                 },
                 payments: vec![Tender {
                     method: if dice.chance(70) { "card" } else { "cash" }.into(),

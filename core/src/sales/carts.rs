@@ -9,7 +9,7 @@ use crate::money::Money;
 use crate::seating::{self, inventory};
 use crate::store::{Actor, Change, Store, WriteTx};
 use crate::time;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 
 /// A line of a cart.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -254,7 +254,7 @@ pub async fn create_cart(store: &Store, actor: &Actor, channel: &str, ttl_second
     if !super::CHANNELS.iter().any(|(c, _)| *c == channel) {
         return Err(CoreError::invalid("channel", "canal inconnu : counter, phone ou web"));
     }
-    let now = Utc::now();
+    let now = crate::time::now();
     let expires = time::to_db(now + Duration::seconds(ttl_seconds));
     let mut tx = store.write(actor).await?;
     let (id,): (i64,) = db::query_as(
@@ -314,7 +314,7 @@ pub(crate) async fn open_cart_tx(store: &Store, actor: &Actor, cart_id: i64) -> 
 
 /// Pushes the cart's expiry to now + ttl, for the cart and its holds.
 pub(super) async fn refresh(tx: &mut WriteTx, cart_id: i64, ttl_seconds: i64) -> Result<String> {
-    let expires = time::to_db(Utc::now() + Duration::seconds(ttl_seconds));
+    let expires = time::to_db(crate::time::now() + Duration::seconds(ttl_seconds));
     db::query("UPDATE carts SET expires_at = $1 WHERE id = $2")
         .bind(&expires)
         .bind(cart_id)
@@ -330,7 +330,7 @@ pub(super) async fn refresh(tx: &mut WriteTx, cart_id: i64, ttl_seconds: i64) ->
 
 /// Checks that a performance can be sold on a channel now.
 pub fn check_on_sale(perf: &Performance, channel: &str) -> Result<()> {
-    let now = Utc::now();
+    let now = crate::time::now();
     if perf.cancelled {
         return Err(CoreError::Conflict("séance annulée".into()));
     }

@@ -151,7 +151,7 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
         None => None,
         Some(s) => {
             let t = time::parse_instant(s).ok_or_else(|| CoreError::invalid("option_until", "date limite de l'option invalide"))?;
-            if t <= chrono::Utc::now() {
+            if t <= crate::time::now() {
                 return Err(CoreError::invalid(
                     "option_until",
                     "la date limite de l'option doit être dans le futur",
@@ -550,7 +550,7 @@ pub async fn get_order(store: &Store, id: i64) -> Result<Order> {
 
 /// Options whose deadline or performance is within `days` days: the D-15 alert list (R-5.6).
 pub async fn options_due(store: &Store, days: i64) -> Result<Vec<(i64, String, Option<String>)>> {
-    let limit = time::to_db(chrono::Utc::now() + chrono::Duration::days(days));
+    let limit = time::to_db(crate::time::now() + chrono::Duration::days(days));
     let rows: Vec<(i64, String, Option<String>)> = db::query_as(
         "SELECT DISTINCT o.id, o.number, o.option_until FROM orders o JOIN tickets t ON t.order_id = o.id JOIN performances p ON p.id = t.performance_id \
          WHERE o.status = 'option' AND t.status = 'valid' AND (p.starts_at <= $1 OR o.option_until <= $2) ORDER BY o.id",

@@ -187,12 +187,18 @@ impl State {
                     self.touch(Table::DimPerformance, &season);
                 }
             }
-            Event::ContactCreated { contact_id } => {
+            Event::ContactCreated {
+                contact_id,
+                postal_code,
+                city,
+            } => {
                 let season = season_of_time(&r.occurred_at);
                 self.contacts.insert(
                     *contact_id,
                     ContactRow {
                         contact_id: *contact_id,
+                        postal_code: postal_code.clone(),
+                        city: city.clone(),
                         created_at: at,
                         season: season.clone(),
                     },

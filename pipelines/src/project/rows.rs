@@ -2,11 +2,9 @@
 //! rows sorted for the common filters: performance, contact, time).
 
 use super::State;
-use parterre_warehouse::arrow::array::{
-    ArrayRef, BooleanArray, Decimal128Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-};
+use parterre_warehouse::arrow::array::{ArrayRef, RecordBatch};
 use parterre_warehouse::catalog::Table;
-use std::sync::Arc;
+use parterre_warehouse::columns::{bools, decimals, ints, opt_ints, opt_texts, opt_times, texts, times};
 
 /// A show (`dim_show`).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +40,8 @@ pub struct PerformanceRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContactRow {
     pub contact_id: i64,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
     pub created_at: i64,
     pub season: String,
 }
@@ -110,34 +110,6 @@ pub struct OrderRow {
     pub season: String,
 }
 
-fn ints(v: impl Iterator<Item = i64>) -> ArrayRef {
-    Arc::new(Int64Array::from_iter_values(v))
-}
-fn opt_ints(v: impl Iterator<Item = Option<i64>>) -> ArrayRef {
-    Arc::new(Int64Array::from_iter(v))
-}
-fn texts<'a>(v: impl Iterator<Item = &'a str>) -> ArrayRef {
-    Arc::new(StringArray::from_iter_values(v))
-}
-fn opt_texts<'a>(v: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
-    Arc::new(StringArray::from_iter(v))
-}
-fn bools(v: impl Iterator<Item = bool>) -> ArrayRef {
-    Arc::new(BooleanArray::from_iter(v.map(Some)))
-}
-fn times(v: impl Iterator<Item = i64>) -> ArrayRef {
-    Arc::new(TimestampMicrosecondArray::from_iter_values(v).with_timezone("UTC"))
-}
-fn opt_times(v: impl Iterator<Item = Option<i64>>) -> ArrayRef {
-    Arc::new(TimestampMicrosecondArray::from_iter(v).with_timezone("UTC"))
-}
-/// Cents as DECIMAL(p,2) (a VAT rate in basis points is a DECIMAL(5,2) percentage).
-fn decimals(v: impl Iterator<Item = i64>, precision: u8) -> parterre_warehouse::Result<ArrayRef> {
-    Ok(Arc::new(
-        Decimal128Array::from_iter_values(v.map(|c| c as i128)).with_precision_and_scale(precision, 2)?,
-    ))
-}
-
 /// The batch of `table` for `season`.
 pub(super) fn batch(s: &State, table: Table, season: &str) -> parterre_warehouse::Result<RecordBatch> {
     let schema = table.schema();
@@ -175,7 +147,17 @@ pub(super) fn batch(s: &State, table: Table, season: &str) -> parterre_warehouse
         Table::DimContact => {
             let mut r: Vec<&ContactRow> = s.contacts.values().filter(|r| r.season == season).collect();
             r.sort_by_key(|r| r.contact_id);
-            vec![ints(r.iter().map(|r| r.contact_id)), times(r.iter().map(|r| r.created_at))]
+            let departments: Vec<Option<String>> = r
+                .iter()
+                .map(|r| r.postal_code.as_deref().and_then(parterre_warehouse::catalog::department))
+                .collect();
+            vec![
+                ints(r.iter().map(|r| r.contact_id)),
+                opt_texts(r.iter().map(|r| r.postal_code.as_deref())),
+                opt_texts(r.iter().map(|r| r.city.as_deref())),
+                opt_texts(departments.iter().map(|d| d.as_deref())),
+                times(r.iter().map(|r| r.created_at)),
+            ]
         }
         Table::FactTicket => {
             let mut r: Vec<&TicketRow> = s.tickets.values().filter(|r| r.season == season).collect();

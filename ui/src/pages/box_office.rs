@@ -425,6 +425,8 @@ async fn checkout(
             last_name: form.get("last_name").map(String::from),
             first_name: form.get("first_name").map(String::from),
             email: form.get("email").map(String::from),
+            postal_code: form.get("postal_code").map(String::from).filter(|p| !p.trim().is_empty()),
+            city: form.get("city").map(String::from).filter(|c| !c.trim().is_empty()),
         },
         payments: tenders,
         option_until: form.get("option_until").map(String::from),
