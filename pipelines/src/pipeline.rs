@@ -242,16 +242,67 @@ impl Pipeline {
 
     /// Steps every `interval` until `stop` resolves; an error is logged and retried.
     pub async fn follow(&mut self, store: &Store, interval: Duration, stop: impl std::future::Future<Output = ()>) {
+        self.follow_with(store, interval, &Follow::default(), stop).await
+    }
+
+    /// Like [`Pipeline::follow`], also stepping at once when `follow.nudge` is notified, and
+    /// publishing the last projected seq on `follow.projected` after every step.
+    pub async fn follow_with(&mut self, store: &Store, interval: Duration, follow: &Follow, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            if let Err(e) = self.step(store).await {
-                tracing::error!("pipeline : {e}");
+            match self.step(store).await {
+                Ok(_) => {
+                    follow.projected.send_replace(self.projected);
+                }
+                Err(e) => tracing::error!("pipeline : {e}"),
             }
             tokio::select! {
                 _ = &mut stop => return,
                 _ = tokio::time::sleep(interval) => {}
+                _ = follow.nudge.notified() => {}
             }
         }
+    }
+}
+
+/// How a running pipeline is asked for a step now, and tells how far it has projected.
+#[derive(Debug, Clone)]
+pub struct Follow {
+    /// Notify to have the pipeline step at once.
+    pub nudge: std::sync::Arc<tokio::sync::Notify>,
+    /// The last seq in the warehouse, after each step.
+    pub projected: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
+}
+
+impl Default for Follow {
+    fn default() -> Self {
+        Follow {
+            nudge: Default::default(),
+            projected: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+        }
+    }
+}
+
+impl Follow {
+    /// Waits until the warehouse holds every event committed so far (at most `limit`):
+    /// what lets a query see the sale made a moment before it. Returns false on time-out.
+    pub async fn caught_up(&self, store: &Store, limit: Duration) -> bool {
+        let Ok(last) = outbox::last_seq(store).await else { return false };
+        let mut rx = self.projected.subscribe();
+        if *rx.borrow_and_update() >= last {
+            return true;
+        }
+        self.nudge.notify_one();
+        tokio::time::timeout(limit, async {
+            while rx.changed().await.is_ok() {
+                if *rx.borrow_and_update() >= last {
+                    return true;
+                }
+            }
+            false
+        })
+        .await
+        .unwrap_or(false)
     }
 }
 

@@ -131,3 +131,56 @@ fn a_truncated_or_damaged_segment_is_named_with_its_offset() {
     assert!(seen.len() < 40 && seen.windows(2).all(|w| w[1] == w[0] + 1), "{seen:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Drops the fields a v1 record did not have from a value of the current schema.
+fn as_v1(v: apache_avro::types::Value) -> apache_avro::types::Value {
+    use apache_avro::types::Value;
+    match v {
+        Value::Record(fields) => Value::Record(
+            fields
+                .into_iter()
+                .filter(|(name, _)| name != "postal_code" && name != "city")
+                .map(|(n, v)| (n, as_v1(v)))
+                .collect(),
+        ),
+        Value::Union(i, inner) => Value::Union(i, Box::new(as_v1(*inner))),
+        other => other,
+    }
+}
+
+#[test]
+fn segments_written_with_the_first_schema_still_read() {
+    let dir = scratch("v1");
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/event_record.v1.avsc");
+    let v1 = apache_avro::Schema::parse_str(&std::fs::read_to_string(golden).unwrap()).unwrap();
+    let mut contact = record(1);
+    contact.event = Event::ContactCreated {
+        contact_id: 7,
+        postal_code: None,
+        city: None,
+    };
+    let records = vec![contact, record(2)];
+    let path = dir.join(segment_name(1));
+    let mut w = apache_avro::Writer::with_codec(&v1, std::fs::File::create(&path).unwrap(), apache_avro::Codec::Snappy).unwrap();
+    for r in &records {
+        w.append(as_v1(apache_avro::to_value(r).unwrap())).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let ck = parterre_pipelines::log::Checkpoint {
+        segment: 1,
+        length: std::fs::metadata(&path).unwrap().len(),
+        last_seq: 2,
+        events: 2,
+        ..Default::default()
+    };
+    std::fs::write(dir.join("drain.json"), serde_json::to_vec(&ck).unwrap()).unwrap();
+    let mut back = Vec::new();
+    replay(&dir, &ck, 0, |r| {
+        back.push(r);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(back, records, "v1 events read with the current schema, new fields empty");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -33,6 +33,8 @@ pub struct AppState {
     /// The data folder (event log and warehouse), when the app runs the pipeline and
     /// answers warehouse queries.
     pub data_dir: Option<PathBuf>,
+    /// The background pipeline's handle (a query waits for it to catch up first).
+    pub pipeline: parterre_pipelines::pipeline::Follow,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ pub fn state_with_data(store: Store, cart_ttl: i64, data_dir: Option<PathBuf>) -
         throttle: Mutex::new(LoginThrottle::new()),
         cart_ttl,
         data_dir,
+        pipeline: Default::default(),
     })
 }
 
@@ -105,10 +108,10 @@ const PIPELINE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(
 
 /// Runs the event pipeline of `data` until the task is aborted (a crash at any point is
 /// harmless: see `parterre_pipelines::pipeline`).
-async fn run_pipeline(store: Store, data: PathBuf) {
+async fn run_pipeline(store: Store, data: PathBuf, follow: parterre_pipelines::pipeline::Follow) {
     let opened = tokio::task::spawn_blocking(move || parterre_pipelines::Pipeline::open(&data, Default::default())).await;
     match opened {
-        Ok(Ok(mut p)) => p.follow(&store, PIPELINE_INTERVAL, std::future::pending()).await,
+        Ok(Ok(mut p)) => p.follow_with(&store, PIPELINE_INTERVAL, &follow, std::future::pending()).await,
         Ok(Err(e)) => tracing::error!("pipeline non démarré : {e}"),
         Err(e) => tracing::error!("pipeline non démarré : {e}"),
     }
@@ -134,7 +137,7 @@ pub async fn serve_with(
     let pipeline = state
         .data_dir
         .clone()
-        .map(|data| tokio::spawn(run_pipeline(state.store.clone(), data)));
+        .map(|data| tokio::spawn(run_pipeline(state.store.clone(), data, state.pipeline.clone())));
     let app = router(state);
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();

@@ -15,6 +15,8 @@ use utoipa::ToSchema;
 
 /// Most rows a query returns (more are cut, and `truncated` says so).
 pub const MAX_ROWS: usize = 10_000;
+/// Longest a query waits for the pipeline to bring in what was committed before it.
+const CATCH_UP: Duration = Duration::from_secs(2);
 /// Time a query may take.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -72,6 +74,10 @@ pub async fn run(state: &SharedState, sql: &str, max_rows: usize, surface: Surfa
             surface,
         ));
     };
+    // Everything committed before the query is in it: the pipeline is asked to catch up.
+    if !state.pipeline.caught_up(&state.store, CATCH_UP).await {
+        tracing::warn!("entrepôt en retard : requête sur les données déjà projetées");
+    }
     let w = Warehouse::open(&dir).await.map_err(|e| warehouse_error(e, surface))?;
     w.query(
         sql,
