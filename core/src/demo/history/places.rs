@@ -64,6 +64,23 @@ impl Plan {
         dice: &mut Dice,
     ) -> Plan {
         let perfs: Vec<&Performance> = perfs.iter().filter(|p| !p.cancelled).collect();
+        // Places each performance can still take in the plan (its general capacity, quotas
+        // set aside): buyers go where there is room, as they do, instead of being refused.
+        let mut left: std::collections::HashMap<i64, i64> = perfs
+            .iter()
+            .map(|p| (p.id, p.capacity - p.quotas.iter().map(|q| q.places).sum::<i64>()))
+            .collect();
+        let pick_perf = |d: &mut Dice, left: &std::collections::HashMap<i64, i64>, ok: &dyn Fn(&Performance) -> bool| {
+            for _ in 0..40 {
+                let p = perfs[d.below(perfs.len() as u64) as usize];
+                let room = left.get(&p.id).copied().unwrap_or(0);
+                // Accept in proportion to the room left, so big halls get more buyers.
+                if room > 0 && ok(p) && d.below(1_200) < room as u64 {
+                    return Some(p);
+                }
+            }
+            None
+        };
         let cat = |code: &str| cats.iter().find(|c| c.code == code).map(|c| c.id);
         let singles: Vec<(i64, u64)> = [("full", 50), ("reduced", 20), ("under30", 15), ("under12", 10), ("pass_culture", 5)]
             .iter()
@@ -108,18 +125,23 @@ impl Plan {
                 }
                 let mut chosen: Vec<i64> = Vec::new();
                 let mut shows: Vec<i64> = Vec::new();
-                for _ in 0..size * 8 {
-                    let p = perfs[dice.below(perfs.len() as u64) as usize];
-                    if p.starts_at > at + Duration::days(1) && !shows.contains(&p.show_id) {
-                        shows.push(p.show_id);
-                        chosen.push(p.id);
-                        if chosen.len() == size {
-                            break;
-                        }
+                for _ in 0..size * 4 {
+                    let Some(p) = pick_perf(dice, &left, &|p| {
+                        p.starts_at > at + Duration::days(1) && !shows.contains(&p.show_id)
+                    }) else {
+                        continue;
+                    };
+                    shows.push(p.show_id);
+                    chosen.push(p.id);
+                    if chosen.len() == size {
+                        break;
                     }
                 }
                 if chosen.len() < size {
                     continue;
+                }
+                for id in &chosen {
+                    *left.entry(*id).or_default() -= 1;
                 }
                 let mut s = base(dice, at);
                 s.formule = Some((product, chosen));
@@ -130,10 +152,15 @@ impl Plan {
             }
         }
         // The rest as single tickets, bought in the weeks before each performance.
-        while planned < tickets {
-            let p = perfs[dice.below(perfs.len() as u64) as usize];
+        let mut misses = 0;
+        while planned < tickets && misses < 1_000 {
             let quantity = pick(dice, &[(1i64, 25), (2, 45), (3, 15), (4, 15)]);
+            let Some(p) = pick_perf(dice, &left, &|p| left.get(&p.id).copied().unwrap_or(0) >= quantity) else {
+                misses += 1;
+                continue;
+            };
             planned += quantity as usize;
+            *left.entry(p.id).or_default() -= quantity;
             let before = Duration::days(1 + (80.0 * unit(dice).powi(2)) as i64) + Duration::minutes(dice.below(9 * 60) as i64);
             let at = (p.starts_at - before).max(opening + Duration::minutes(dice.below(600) as i64));
             if at > cutoff || at >= p.starts_at {
