@@ -236,8 +236,8 @@ fn format_options() -> FormatOptions<'static> {
     FormatOptions::default().with_null("")
 }
 
-/// Cells as text (empty for NULL), the way the CSV and table outputs show them.
-pub fn text_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>> {
+/// Calls `cell(column, formatter, row)` for every cell, row by row.
+fn map_rows<T>(batches: &[RecordBatch], cell: impl Fn(&ArrayRef, &ArrayFormatter<'_>, usize) -> T) -> Result<Vec<Vec<T>>> {
     let opts = format_options();
     let mut out = Vec::new();
     for b in batches {
@@ -247,10 +247,15 @@ pub fn text_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>> {
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
             .collect::<std::result::Result<Vec<_>, _>>()?;
         for i in 0..b.num_rows() {
-            out.push(fmts.iter().map(|f| f.value(i).to_string()).collect());
+            out.push(b.columns().iter().zip(&fmts).map(|(c, f)| cell(c, f, i)).collect());
         }
     }
     Ok(out)
+}
+
+/// Cells as text (empty for NULL), the way the CSV and table outputs show them.
+pub fn text_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>> {
+    map_rows(batches, |_, f, i| f.value(i).to_string())
 }
 
 fn json_cell(col: &ArrayRef, fmt: &ArrayFormatter<'_>, i: usize) -> serde_json::Value {
@@ -282,19 +287,7 @@ fn json_cell(col: &ArrayRef, fmt: &ArrayFormatter<'_>, i: usize) -> serde_json::
 
 /// Cells as JSON values (see [`QueryResult`]).
 pub fn json_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<serde_json::Value>>> {
-    let opts = format_options();
-    let mut out = Vec::new();
-    for b in batches {
-        let fmts = b
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        for i in 0..b.num_rows() {
-            out.push(b.columns().iter().zip(&fmts).map(|(c, f)| json_cell(c, f, i)).collect());
-        }
-    }
-    Ok(out)
+    map_rows(batches, json_cell)
 }
 
 /// `;`-separated text with a header line, quoted where needed (French spreadsheets).

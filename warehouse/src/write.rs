@@ -56,16 +56,7 @@ pub fn write_partition(root: &Path, table: Table, season: &str, batch: &RecordBa
         }
         return Ok(());
     }
-    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-    let tmp = dir.join(format!(".{PART_FILE}.tmp"));
-    let file = File::create(&tmp).map_err(|e| io(&tmp, e))?;
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(properties(table, batch.num_rows())))?;
-    w.write(batch)?;
-    let file = w.into_inner()?;
-    file.sync_all().map_err(|e| io(&tmp, e))?;
-    drop(file);
-    std::fs::rename(&tmp, &target).map_err(|e| io(&target, e))?;
-    sync_dir(&dir)
+    write_file(&target, table, batch)
 }
 
 /// Makes a rename or a removal in `dir` durable.
