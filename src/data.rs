@@ -164,9 +164,20 @@ pub async fn sql(data: &Path, query: &str, format: SqlFormat, max_rows: usize, t
 }
 
 /// `parterre bench warehouse`: generates (unless `reuse`) a synthetic warehouse of `scale`
-/// venues in `dir`, times the query set and saves queries and timings there.
-pub async fn bench_warehouse(dir: &Path, scale: u32, runs: usize, reuse: bool) -> Result<()> {
+/// venues in `dir`, times the query set and saves queries and timings there. `settings`
+/// (`KEY=VALUE`) change the session's DataFusion settings for this run.
+pub async fn bench_warehouse(dir: &Path, scale: u32, runs: usize, reuse: bool, settings: &[String]) -> Result<()> {
     use parterre_warehouse::bench;
+    let mut config = parterre_warehouse::Warehouse::config();
+    for s in settings {
+        let (k, v) = s
+            .split_once('=')
+            .with_context(|| format!("réglage « {s} » : la forme attendue est CLÉ=VALEUR"))?;
+        config
+            .options_mut()
+            .set(k.trim(), v.trim())
+            .with_context(|| format!("réglage « {s} » refusé par DataFusion"))?;
+    }
     let root = dir.join("warehouse");
     if !reuse || !root.join("fact_ticket").exists() {
         if root.exists() {
@@ -196,7 +207,7 @@ pub async fn bench_warehouse(dir: &Path, scale: u32, runs: usize, reuse: bool) -
             root.display()
         );
     }
-    let timings = bench::run(&root, runs).await?;
+    let timings = bench::run(&root, runs, config).await?;
     bench::save(&root, &timings)?;
     println!("{:<36} {:>10} {:>10} {:>6}", "requête", "meilleur", "médiane", "lignes");
     for t in &timings {
@@ -230,8 +241,8 @@ pub async fn history(store: &Store, opts: parterre_core::demo::history::HistoryO
     for r in &reports {
         if r.simulated {
             println!(
-                "Saison {} : {} commandes, {} billets dont {} en formules, {} options, {} annulations, {} échanges, {} refus.",
-                r.season, r.orders, r.tickets, r.formule_tickets, r.options, r.cancelled, r.exchanges, r.refused
+                "Saison {} : {} commandes, {} billets dont {} en formules, {} options, {} annulations, {} échanges, {} refus, en {:.1} s.",
+                r.season, r.orders, r.tickets, r.formule_tickets, r.options, r.cancelled, r.exchanges, r.refused, r.seconds
             );
         } else {
             println!("Saison {} : historique déjà simulé, rien à faire.", r.season);

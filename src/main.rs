@@ -39,7 +39,7 @@ enum Command {
         #[arg(long, default_value_t = 2026)]
         seed: u64,
         /// With --history: sales made at once (1 makes runs identical to the last seat).
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
     /// Serve the web application and the API.
@@ -136,6 +136,10 @@ enum BenchCommand {
         /// Reuse the warehouse already in the folder.
         #[arg(long)]
         reuse: bool,
+        /// A DataFusion setting to try, `KEY=VALUE` (e.g.
+        /// `datafusion.execution.parquet.pushdown_filters=false`); repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
     },
 }
 
@@ -272,10 +276,17 @@ async fn run(cli: Cli) -> Result<()> {
         return Ok(());
     }
     if let Command::Bench {
-        command: BenchCommand::Warehouse { scale, dir, runs, reuse },
+        command:
+            BenchCommand::Warehouse {
+                scale,
+                dir,
+                runs,
+                reuse,
+                settings,
+            },
     } = &cli.command
     {
-        return data::bench_warehouse(dir, *scale, *runs, *reuse).await;
+        return data::bench_warehouse(dir, *scale, *runs, *reuse, settings).await;
     }
     if let Command::Sql {
         query,

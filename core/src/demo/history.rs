@@ -43,13 +43,13 @@ impl Default for HistoryOptions {
             today: time::today_paris(),
             tickets_per_season: 60_000,
             seed: 2026,
-            concurrency: 32,
+            concurrency: 64,
         }
     }
 }
 
 /// What one season's simulation did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SeasonHistory {
     /// Season name.
     pub season: String,
@@ -69,6 +69,8 @@ pub struct SeasonHistory {
     pub exchanges: u64,
     /// Sales refused (sold out, seat taken meanwhile).
     pub refused: u64,
+    /// Time the season's sales took, in seconds.
+    pub seconds: f64,
 }
 
 /// Progress: (sales done, sales planned) of the season being simulated.
@@ -111,7 +113,9 @@ pub async fn simulate(store: &Store, opts: &HistoryOptions, progress: Progress) 
         } else {
             at_paris(season.ends_on, 23)
         };
+        let started = std::time::Instant::now();
         let mut report = sell_season(store, opts, season.id, start_year, cutoff, progress.clone(), &season.name).await?;
+        report.seconds = started.elapsed().as_secs_f64();
         report.season = season.name.clone();
         report.simulated = true;
         put_setting(store, &Actor::system(), &marker, &format!("{} billets", report.tickets)).await?;
@@ -221,6 +225,7 @@ async fn sell_season(
         cancelled: n(&tally.cancelled),
         exchanges: n(&tally.exchanges),
         refused: n(&tally.refused),
+        seconds: 0.0,
     })
 }
 

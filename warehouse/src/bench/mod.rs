@@ -58,9 +58,10 @@ pub struct Timing {
     pub rows: usize,
 }
 
-/// Runs every query `runs` times (after one unmeasured run) on the warehouse at `root`.
-pub async fn run(root: &Path, runs: usize) -> Result<Vec<Timing>> {
-    let w = Warehouse::open(root).await?;
+/// Runs every query `runs` times (after one unmeasured run) on the warehouse at `root`, in a
+/// session with `config` ([`Warehouse::config`] unless a run tries other settings).
+pub async fn run(root: &Path, runs: usize, config: datafusion::execution::context::SessionConfig) -> Result<Vec<Timing>> {
+    let w = Warehouse::open_with(root, config).await?;
     let mut out = Vec::new();
     for (name, sql) in QUERIES {
         let (_, warm) = w.batches(sql, Duration::from_secs(600)).await?;

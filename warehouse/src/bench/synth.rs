@@ -22,7 +22,27 @@ const TIERS: [(&str, [i64; 4]); 5] = [
     ("C", [2200, 2000, 1700, 1400]),
     ("D", [1500, 1300, 1300, 1000]),
 ];
-const CATEGORIES: [&str; 4] = ["full", "reduced", "under30", "under12"];
+/// Single tickets' price categories, as the demo history sells them: code, share in percent
+/// and the tier price used (Pass Culture pays the under-30 price). Formule tickets carry `full`
+/// at the formule's price, as the core issues them.
+const CATEGORIES: [(&str, u64, usize); 5] = [
+    ("full", 50, 0),
+    ("reduced", 20, 1),
+    ("under30", 15, 2),
+    ("under12", 10, 3),
+    ("pass_culture", 5, 2),
+];
+
+fn category(dice: &mut Dice) -> (&'static str, usize) {
+    let mut r = dice.below(100);
+    for (code, share, price) in CATEGORIES {
+        if r < share {
+            return (code, price);
+        }
+        r -= share;
+    }
+    ("full", 0)
+}
 const CHANNELS: [&str; 3] = ["counter", "web", "phone"];
 
 /// SplitMix64: repeatable dice.
@@ -61,6 +81,8 @@ pub fn generate(root: &Path, scale: u32, mut progress: impl FnMut(u32, u32)) -> 
     let mut report = SynthReport::default();
     let scale = scale.max(1) as i64;
     let total = (SEASONS * scale) as u32;
+    // Ids are dense, from one sequence per table, as the core's database hands them out.
+    let (mut ticket_id, mut order_id) = (0i64, 0i64);
     for season_k in 0..SEASONS {
         let year = 2023 + season_k as i32;
         let season = format!("{}-{}", year, year + 1);
@@ -71,7 +93,9 @@ pub fn generate(root: &Path, scale: u32, mut progress: impl FnMut(u32, u32)) -> 
         for v in 0..scale {
             progress((season_k * scale + v) as u32, total);
             let mut dice = Dice(0xC0FFEE ^ ((v as u64) << 20) ^ season_k as u64);
-            let base = v * 1_000_000 + season_k * 10_000;
+            let unit = season_k * scale + v;
+            let base = 1 + unit * SHOWS;
+            let perf_base = 1 + unit * PERFORMANCES;
             for i in 0..SHOWS {
                 let tier = (i % 5) as usize;
                 shows.push(
@@ -83,26 +107,24 @@ pub fn generate(root: &Path, scale: u32, mut progress: impl FnMut(u32, u32)) -> 
                     at(year, 0),
                 );
             }
-            let mut ticket_id = v * 100_000_000 + season_k * 1_000_000;
-            let mut order_id = ticket_id;
             for p in 0..PERFORMANCES {
                 let show = base + (p * SHOWS / PERFORMANCES);
                 let tier = ((show - base) % 5) as usize;
                 let capacity = CAPACITIES[(p % 5) as usize];
                 let starts = at(year, p * 270 / PERFORMANCES);
-                perfs.push(base + p, show, v * 10 + (p % 5), capacity, starts);
+                perfs.push(perf_base + p, show, v * 10 + (p % 5), capacity, starts);
                 // About 60,000 tickets a season: fill 45–100 %.
                 let sold = capacity * (45 + dice.below(56) as i64) / 100;
                 let mut left = sold;
                 while left > 0 {
                     let party = (1 + dice.below(4) as i64).min(left);
                     order_id += 1;
-                    let buyer = v * 1_000_000 + 1 + (dice.below(CONTACTS as u64) * dice.below(CONTACTS as u64) / CONTACTS as u64) as i64;
+                    let buyer = v * CONTACTS + 1 + (dice.below(CONTACTS as u64) * dice.below(CONTACTS as u64) / CONTACTS as u64) as i64;
                     let channel = CHANNELS[dice.below(3) as usize];
                     let formule = dice.below(100) < 60;
                     for _ in 0..party {
                         ticket_id += 1;
-                        let cat = if formule { 0 } else { dice.below(4) as usize };
+                        let (code, cat) = if formule { ("full", 0) } else { category(&mut dice) };
                         let price = TIERS[tier].1[cat] * if formule { 80 } else { 100 } / 100;
                         let r = dice.below(100);
                         let status = if r < 93 {
@@ -115,11 +137,11 @@ pub fn generate(root: &Path, scale: u32, mut progress: impl FnMut(u32, u32)) -> 
                         tickets.push(TicketRow {
                             ticket_id,
                             order_id,
-                            performance_id: base + p,
+                            performance_id: perf_base + p,
                             starts_at: starts,
                             show_id: show,
                             hall_id: v * 10 + (p % 5),
-                            price_category: if formule { "pass_curiosite" } else { CATEGORIES[cat] },
+                            price_category: code,
                             formule: formule.then_some("Formule 5 spectacles"),
                             channel,
                             buyer_id: buyer,
@@ -134,7 +156,7 @@ pub fn generate(root: &Path, scale: u32, mut progress: impl FnMut(u32, u32)) -> 
             }
             if season_k == 0 {
                 for c in 1..=CONTACTS {
-                    contacts.0.push(v * 1_000_000 + c);
+                    contacts.0.push(v * CONTACTS + c);
                     contacts.1.push(at(year, 0) - c * 1_000_000);
                 }
             }

@@ -7,20 +7,34 @@
 //! previous flush was running, and the log is sequential, so a flush covers every earlier
 //! commit: when a transaction is acknowledged, it and everything it read are on disk.
 //!
-//! Checkpoints (copying the log back into the database file) are not the writer's job
+//! Checkpoints (copying the log back into the database file) are mostly not the writer's job
 //! either: a thread of their own runs them, without blocking the writer, once the log has
-//! grown past [`CHECKPOINT_BYTES`].
+//! grown past [`CHECKPOINT_BYTES`]. But SQLite starts the log over only when a checkpoint has
+//! copied every frame in it, and under steady sales new groups land while the thread copies:
+//! the log never starts over and grows without end (725 MB for a 51 MB database in a demo
+//! history). So when the thread finds more than [`CHECKPOINT_BYTES`] in the log, it asks the
+//! writer to finish the job between two groups ([`Syncer::finish_due`]): the writer copies the
+//! few frames written since (nothing can land meanwhile) and waits for the readers still on the
+//! log, and the next group starts the log over.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use tokio::sync::watch;
 
-/// Log size past which a checkpoint is run (SQLite's own default is about 4 MB).
-const CHECKPOINT_BYTES: u64 = 32 << 20;
+/// Log size past which a checkpoint is run (SQLite's own default is about 4 MB); small in
+/// unit tests, so that a few seconds of writes cross it several times.
+pub(super) const CHECKPOINT_BYTES: u64 = if cfg!(test) { 1 << 20 } else { 32 << 20 };
 
 /// A checkpoint runs after this long without being asked for one.
 const QUIET: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Checkpoints are at least this far apart. The log file keeps its size when SQLite starts
+/// writing it from the beginning again, so once it has grown past [`CHECKPOINT_BYTES`] every
+/// flush asks for a checkpoint: without this gap they ran back to back (3,679 in a 33 s demo
+/// history, each with its own flush of the database file, a core and the disk kept busy).
+const MIN_GAP: std::time::Duration = std::time::Duration::from_millis(if cfg!(test) { 200 } else { 1000 });
 
 /// The outcome of a group, once durable (or the reason it failed): `None` while pending.
 pub(super) type Outcome = Option<std::result::Result<(), String>>;
@@ -29,6 +43,7 @@ pub(super) type Outcome = Option<std::result::Result<(), String>>;
 #[derive(Debug, Clone)]
 pub(super) struct Syncer {
     queue: mpsc::Sender<watch::Sender<Outcome>>,
+    finish: Arc<AtomicBool>,
 }
 
 impl Syncer {
@@ -36,7 +51,8 @@ impl Syncer {
     pub(super) fn start(db: &Path) -> std::io::Result<Self> {
         let (queue, waiting) = mpsc::channel::<watch::Sender<Outcome>>();
         let mut log = Log::new(db);
-        let checkpoints = start_checkpointer(db)?;
+        let finish = Arc::new(AtomicBool::new(false));
+        let checkpoints = start_checkpointer(db, finish.clone())?;
         std::thread::Builder::new().name("parterre-fsync".into()).spawn(move || {
             // Ends when the database is closed (the sender is dropped).
             while let Ok(first) = waiting.recv() {
@@ -55,7 +71,12 @@ impl Syncer {
                 }
             }
         })?;
-        Ok(Syncer { queue })
+        Ok(Syncer { queue, finish })
+    }
+
+    /// Whether the writer should checkpoint before its next group (asks only once).
+    pub(super) fn finish_due(&self) -> bool {
+        self.finish.swap(false, Ordering::Relaxed)
     }
 
     /// Waits until everything committed before the call is on disk.
@@ -81,18 +102,26 @@ impl Syncer {
 }
 
 /// Starts the thread that runs checkpoints when asked (and ends with the database).
-fn start_checkpointer(db: &Path) -> std::io::Result<mpsc::SyncSender<()>> {
+fn start_checkpointer(db: &Path, finish: Arc<AtomicBool>) -> std::io::Result<mpsc::SyncSender<()>> {
     let (ask, asked) = mpsc::sync_channel::<()>(1);
     let conn = super::connect(db).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let page: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     std::thread::Builder::new().name("parterre-checkpoint".into()).spawn(move || {
         // When asked, and also after a quiet spell, so that a venue's database file holds its
         // data (not only the log) soon after the last sale. Ends with the database.
         while !matches!(asked.recv_timeout(QUIET), Err(mpsc::RecvTimeoutError::Disconnected)) {
             // PASSIVE: copies what it can without waiting for (or blocking) the writer or
             // readers; what is left is copied next time.
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                tracing::warn!("point de reprise de la base non effectué : {e}");
+            match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
+                // Frames in the log: past the limit, the writer finishes (see the module doc).
+                Ok(frames) if (frames * page) as u64 > CHECKPOINT_BYTES => finish.store(true, Ordering::Relaxed),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("point de reprise de la base non effectué : {e}"),
             }
+            // Requests made meanwhile wait in the channel (one is enough).
+            std::thread::sleep(MIN_GAP);
         }
     })?;
     Ok(ask)
