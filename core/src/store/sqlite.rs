@@ -122,6 +122,12 @@ impl std::fmt::Debug for SqliteDb {
     }
 }
 
+/// How long a connection waits for a lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the writer's finishing checkpoint waits for readers still on the log.
+const RESTART_WAIT: Duration = Duration::from_millis(100);
+
 /// A connection in WAL mode. Savepoint journals stay in memory (`temp_store`): they only
 /// serve to undo one transaction of a group. A 32 MB page cache and reads through a memory
 /// map keep a season's hot pages (places, tickets, their indexes) without a system call per
@@ -129,10 +135,11 @@ impl std::fmt::Debug for SqliteDb {
 fn connect(path: &Path) -> Result<rusqlite::Connection> {
     let c = rusqlite::Connection::open(path).map_err(DbError::from)?;
     c.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
          PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456;",
     )
     .map_err(DbError::from)?;
+    c.busy_timeout(BUSY_TIMEOUT).map_err(DbError::from)?;
     c.set_prepared_statement_cache_capacity(256);
     Ok(c)
 }
@@ -212,11 +219,14 @@ impl SqliteDb {
         if w.group.is_none() {
             if w.syncer.finish_due() {
                 // Between two groups nothing lands in the log while this copies the frames the
-                // checkpoint thread left; RESTART then waits for the readers still on the log
-                // (reads are short), so the next group starts the log over (see `durable`).
+                // checkpoint thread left; RESTART then waits for the readers still on the log,
+                // so the next group starts the log over (see `durable`). Sales wait meanwhile:
+                // at most 100 ms for readers, then it gives up until the next request.
+                let _ = w.conn.busy_timeout(RESTART_WAIT);
                 if let Err(e) = w.conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
                     tracing::warn!("point de reprise de la base non effectué : {e}");
                 }
+                let _ = w.conn.busy_timeout(BUSY_TIMEOUT);
             }
             w.conn.execute_batch("BEGIN IMMEDIATE").map_err(DbError::from)?;
             w.groups += 1;
