@@ -115,8 +115,11 @@ fn start_checkpointer(db: &Path, finish: Arc<AtomicBool>) -> std::io::Result<mps
             // PASSIVE: copies what it can without waiting for (or blocking) the writer or
             // readers; what is left is copied next time.
             match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
-                // Frames in the log: past the limit, the writer finishes (see the module doc).
-                Ok(frames) if (frames * page) as u64 > CHECKPOINT_BYTES => finish.store(true, Ordering::Relaxed),
+                // Frames in the log (-1 when the checkpoint could not run): past the limit, the
+                // writer finishes (see the module doc).
+                Ok(frames) if u64::try_from(frames * page).is_ok_and(|bytes| bytes > CHECKPOINT_BYTES) => {
+                    finish.store(true, Ordering::Relaxed)
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!("point de reprise de la base non effectué : {e}"),
             }
