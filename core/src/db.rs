@@ -348,6 +348,38 @@ tuple_row!(14; A, B, C, D, E, F, G, H, I, J, K, L, M, N);
 tuple_row!(15; A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
 tuple_row!(16; A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
 
+/// Declares a struct read from a row by column order, with named fields (so code reads
+/// `row.amount_cents`, not `row.8`):
+/// `row_struct! { pub(crate) struct TicketRow { id: i64, number: String } }`.
+#[macro_export]
+macro_rules! row_struct {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty),+ $(,)? }) => {
+        $(#[$meta])*
+        $vis struct $name { $($(#[$fmeta])* $fvis $field: $ty),+ }
+        impl $crate::db::FromRow for $name {
+            fn from_row(r: $crate::db::Row) -> Result<Self, $crate::db::DbError> {
+                let names: &[&str] = &[$(stringify!($field)),+];
+                if r.len() != names.len() {
+                    return Err($crate::db::DbError::Decode {
+                        column: r.len(),
+                        message: format!("{} colonne(s) attendue(s) pour {}, {} lue(s)", names.len(), stringify!($name), r.len()),
+                    });
+                }
+                let mut cells = r.0.into_iter().enumerate();
+                Ok($name {
+                    $($field: {
+                        let (i, c) = cells.next().ok_or($crate::db::DbError::RowNotFound)?;
+                        <$ty as $crate::db::FromCell>::from_cell(c).map_err(|message| $crate::db::DbError::Decode {
+                            column: i,
+                            message: format!("{}.{} : {message}", stringify!($name), stringify!($field)),
+                        })?
+                    }),+
+                })
+            }
+        }
+    };
+}
+
 /// Where a statement runs: the store's readers (autocommit) or a write transaction.
 pub enum Exec<'c> {
     /// A reader connection of the store.

@@ -17,6 +17,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod idempotency;
 pub mod memo;
 pub mod money;
 pub mod outbox;

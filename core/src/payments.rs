@@ -43,56 +43,64 @@ pub async fn list_methods(store: &Store) -> Result<Vec<PaymentMethod>> {
     Ok(value)
 }
 
-/// Checks tenders against the amount due: known methods, positive amounts, exact total
-/// (or, for an option, at most the total).
-pub fn check_tenders(tenders: &[Tender], methods: &[PaymentMethod], due: Money, option: bool) -> Result<()> {
+/// At most this many tenders in one payment (a counter splits between a few methods).
+pub const MAX_TENDERS: usize = 20;
+
+/// Checks tenders against the amount due: known methods, positive amounts within what a user
+/// may enter, at most [`MAX_TENDERS`], exact total (or, for an option, at most the total).
+/// Returns the total tendered.
+pub fn check_tenders(tenders: &[Tender], methods: &[PaymentMethod], due: Money, option: bool) -> Result<Money> {
     let mut e = FieldErrors::new();
+    if tenders.len() > MAX_TENDERS {
+        e.add("payments", format!("{MAX_TENDERS} règlements au plus"));
+        return Err(CoreError::Invalid(e));
+    }
     for t in tenders {
         if !methods.iter().any(|m| m.code == t.method) {
-            e.add("payments", format!("moyen de paiement inconnu : {}", t.method));
+            let shown: String = t.method.chars().take(40).collect();
+            e.add("payments", format!("moyen de paiement inconnu : {shown}"));
         }
-        if t.amount.0 <= 0 {
+        if !t.amount.is_positive() {
             e.add("payments", "chaque règlement doit être positif");
+        } else if !t.amount.within_entry_bounds() {
+            e.add("payments", "un règlement ne peut dépasser 100 000 €");
         }
     }
     e.into_result()?;
-    let total: i64 = tenders.iter().map(|t| t.amount.0).sum();
+    let total = Money::sum(tenders.iter().map(|t| t.amount))?;
     if option {
-        if total > due.0 {
+        if total > due {
             return Err(CoreError::invalid(
                 "payments",
-                format!(
-                    "acompte ({}) supérieur au montant dû ({})",
-                    Money(total).display_fr(),
-                    due.display_fr()
-                ),
+                format!("acompte ({}) supérieur au montant dû ({})", total.display_fr(), due.display_fr()),
             ));
         }
-    } else if total != due.0 {
+    } else if total != due {
         return Err(CoreError::invalid(
             "payments",
             format!(
                 "le total des règlements ({}) doit égaler le montant dû ({})",
-                Money(total).display_fr(),
+                total.display_fr(),
                 due.display_fr()
             ),
         ));
     }
-    Ok(())
+    Ok(total)
 }
 
 /// Splits an amount TTC into (HT, VAT) for a rate in basis points, rounding the VAT to the
 /// nearest cent (half away from zero).
 pub fn split_vat(ttc: Money, rate_bp: i64) -> (Money, Money) {
     if rate_bp <= 0 {
-        return (ttc, Money(0));
+        return (ttc, Money::cents(0));
     }
     // vat = ttc * rate / (10000 + rate), rounded.
-    let num = ttc.0 as i128 * rate_bp as i128;
-    let den = 10_000i128 + rate_bp as i128;
+    // In i128, so no amount and rate can overflow; |vat| ≤ |ttc|, so both parts fit.
+    let num = ttc.as_cents() as i128 * rate_bp.min(10_000) as i128;
+    let den = 10_000i128 + rate_bp.min(10_000) as i128;
     let vat = (num * 2 + den * num.signum()) / (den * 2);
-    let vat = vat as i64;
-    (Money(ttc.0 - vat), Money(vat))
+    let vat = Money::cents(i64::try_from(vat).unwrap_or(0));
+    (Money::cents(ttc.as_cents() - vat.as_cents()), vat)
 }
 
 #[cfg(test)]
@@ -114,37 +122,46 @@ mod tests {
         let t = vec![
             Tender {
                 method: "cash".into(),
-                amount: Money(1000),
+                amount: Money::cents(1000),
             },
             Tender {
                 method: "card".into(),
-                amount: Money(2300),
+                amount: Money::cents(2300),
             },
         ];
-        assert!(check_tenders(&t, &methods(), Money(3300), false).is_ok());
-        let err = check_tenders(&t, &methods(), Money(3400), false).unwrap_err().to_string();
+        assert!(check_tenders(&t, &methods(), Money::cents(3300), false).is_ok());
+        let err = check_tenders(&t, &methods(), Money::cents(3400), false).unwrap_err().to_string();
         assert!(err.contains("doit égaler"), "{err}");
         assert!(
-            check_tenders(&t, &methods(), Money(3400), true).is_ok(),
+            check_tenders(&t, &methods(), Money::cents(3400), true).is_ok(),
             "an option may be partly paid"
         );
         let bad = vec![Tender {
             method: "bitcoin".into(),
-            amount: Money(3300),
+            amount: Money::cents(3300),
         }];
-        assert!(check_tenders(&bad, &methods(), Money(3300), false)
+        assert!(check_tenders(&bad, &methods(), Money::cents(3300), false)
             .unwrap_err()
             .to_string()
             .contains("inconnu"));
+        let wrap = |a: i64| Tender {
+            method: "card".into(),
+            amount: Money::cents(a),
+        };
+        // The attack of issue 10: two huge tenders that wrap around to the amount due.
+        let attack = vec![wrap(9_223_372_036_854_775_807), wrap(9_223_372_036_854_775_807), wrap(1502)];
+        assert!(check_tenders(&attack, &methods(), Money::cents(1500), false).is_err());
+        let many = vec![wrap(1); MAX_TENDERS + 1];
+        assert!(check_tenders(&many, &methods(), Money::cents(21), false).is_err());
     }
 
     #[test]
     fn vat_is_derived_per_line() {
-        assert_eq!(split_vat(Money(3300), 550), (Money(3128), Money(172)));
-        assert_eq!(split_vat(Money(1000), 2000), (Money(833), Money(167)));
-        assert_eq!(split_vat(Money(2200), 210), (Money(2155), Money(45)));
-        assert_eq!(split_vat(Money(1200), 0), (Money(1200), Money(0)));
-        let (ht, vat) = split_vat(Money(-3300), 550);
-        assert_eq!((ht, vat), (Money(-3128), Money(-172)));
+        assert_eq!(split_vat(Money::cents(3300), 550), (Money::cents(3128), Money::cents(172)));
+        assert_eq!(split_vat(Money::cents(1000), 2000), (Money::cents(833), Money::cents(167)));
+        assert_eq!(split_vat(Money::cents(2200), 210), (Money::cents(2155), Money::cents(45)));
+        assert_eq!(split_vat(Money::cents(1200), 0), (Money::cents(1200), Money::cents(0)));
+        let (ht, vat) = split_vat(Money::cents(-3300), 550);
+        assert_eq!((ht, vat), (Money::cents(-3128), Money::cents(-172)));
     }
 }

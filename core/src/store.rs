@@ -274,6 +274,25 @@ impl Store {
     }
 }
 
+/// Where a read runs: the store's readers, or inside a write transaction (so a check made
+/// there sees exactly what the transaction will change).
+pub enum Conn<'a> {
+    /// Autocommit reads.
+    Store(&'a Store),
+    /// Reads inside the caller's write transaction.
+    Tx(&'a mut WriteTx),
+}
+
+impl Conn<'_> {
+    /// The executor for one statement.
+    pub fn exec(&mut self) -> Exec<'_> {
+        match self {
+            Conn::Store(s) => s.pool(),
+            Conn::Tx(t) => t.conn(),
+        }
+    }
+}
+
 /// Runs one statement where `ex` says: in place on SQLite, over the network on PostgreSQL.
 pub(crate) async fn run(ex: Exec<'_>, sql: &str, args: Vec<Arg>, want: Want) -> std::result::Result<Output, DbError> {
     match ex {

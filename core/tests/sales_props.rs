@@ -2,13 +2,12 @@
 //! a seat twice and never lose one (issue "Sales core", done-when); plus buyers racing in
 //! parallel for the same seats. On SQLite always, on PostgreSQL when `PARTERRE_TEST_PG` is set.
 
-use parterre_core::catalog::{performances, plans, prices, shows, venues, Performance, PerformanceInput, Quota, ShowInput};
 use parterre_core::contacts::PayerInput;
 use parterre_core::db;
 use parterre_core::payments::Tender;
 use parterre_core::sales::{after_sale, carts, orders, CheckoutInput, TicketRequest};
 use parterre_core::testing::TestDb;
-use parterre_core::{Actor, CoreError, Money, Store};
+use parterre_core::{Actor, CoreError, Store};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -33,100 +32,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-struct Fixture {
-    numbered: Performance,
-    free: Performance,
-    seat_ids: Vec<i64>,
-    full: i64,
-}
-
-/// A 12-seat numbered performance (2 seats set aside for invitations) and an 8-place free one
-/// (2 for groups), on a fresh show.
-async fn fixture(store: &Store, case: usize) -> Fixture {
-    let a = Actor::system();
-    let day = chrono::Utc::now().date_naive();
-    let season = parterre_core::catalog::seasons::ensure_season_for(store, &a, day).await.unwrap();
-    let full = prices::ensure_price_category(store, &a, "full", "Plein tarif", false, 0)
-        .await
-        .unwrap();
-    for t in ["A", "B"] {
-        prices::set_grid_price(store, &a, season.id, t, full, Money::euros(20))
-            .await
-            .unwrap();
-    }
-    let v = venues::ensure_venue(store, &a, "Théâtre", true, "Ville").await.unwrap();
-    let h = venues::ensure_hall(store, &a, v, &format!("Studio {case}")).await.unwrap();
-    let l = venues::ensure_layout(store, &a, h, "Numérotée", true, 0, 0, false).await.unwrap();
-    let mut csv = String::new();
-    for (r, y) in [("A", 0), ("B", 10)] {
-        for k in 0..6 {
-            csv.push_str(&format!(
-                "{r};{};{};p;0;{};{y}\n",
-                k + 1,
-                if k < 3 { "impair" } else { "pair" },
-                k * 10
-            ));
-        }
-    }
-    plans::import_plan(store, &a, l, &plans::parse_plan_csv(&csv).unwrap())
-        .await
-        .unwrap();
-    let lf = venues::ensure_layout(store, &a, h, "Libre", false, 8, 0, false).await.unwrap();
-    let show = shows::create_show(
-        store,
-        &a,
-        &ShowInput {
-            season_id: Some(season.id),
-            name: format!("Essai {case}"),
-            duration_minutes: Some(60),
-            discipline: "theatre".into(),
-            tier: "A".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let starts = (chrono::Utc::now() + chrono::Duration::days(20)).to_rfc3339();
-    let numbered = performances::create_performance(
-        store,
-        &a,
-        &PerformanceInput {
-            show_id: Some(show.id),
-            layout_id: Some(l),
-            starts_at: starts.clone(),
-            quotas: Some(vec![Quota {
-                family: "invitation".into(),
-                places: 2,
-            }]),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let free = performances::create_performance(
-        store,
-        &a,
-        &PerformanceInput {
-            show_id: Some(show.id),
-            layout_id: Some(lf),
-            starts_at: starts,
-            quotas: Some(vec![Quota {
-                family: "group".into(),
-                places: 2,
-            }]),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let seat_ids = plans::seats(store, l).await.unwrap().into_iter().map(|s| s.id).collect();
-    Fixture {
-        numbered,
-        free,
-        seat_ids,
-        full,
-    }
-}
+use parterre_core::testing::{sales_fixture as fixture, SalesFixture as Fixture};
 
 fn payer() -> PayerInput {
     PayerInput {

@@ -87,7 +87,7 @@ async fn sales_story(w: &World) {
     assert_eq!(c.items.len(), 6);
     let full_price = c.items[0].unit;
     let due = c.amount_due;
-    assert_eq!(due.0, c.items.iter().map(|i| i.unit.0).sum::<i64>());
+    assert_eq!(due.as_cents(), c.items.iter().map(|i| i.unit.as_cents()).sum::<i64>());
 
     // A held seat cannot be held again.
     let other = carts::create_cart(s, a, "phone", 3600).await.unwrap();
@@ -118,18 +118,18 @@ async fn sales_story(w: &World) {
     // Payments must add up; then split payment works.
     let bad = CheckoutInput {
         payer: payer(),
-        payments: cash(Money(due.0 - 1)),
+        payments: cash(Money::cents(due.as_cents() - 1)),
         option_until: None,
     };
     assert!(matches!(orders::checkout(s, a, cart.id, &bad).await, Err(CoreError::Invalid(_))));
     let split = vec![
         Tender {
             method: "cash".into(),
-            amount: Money(1000),
+            amount: Money::cents(1000),
         },
         Tender {
             method: "card".into(),
-            amount: Money(due.0 - 1000),
+            amount: Money::cents(due.as_cents() - 1000),
         },
     ];
     let order = orders::checkout(
@@ -347,13 +347,13 @@ async fn sales_story(w: &World) {
     )
     .await
     .unwrap();
-    assert_eq!(refunded.paid().0, fcv.amount_due.0 - one.amount.0);
+    assert_eq!(refunded.paid.as_cents(), fcv.amount_due.as_cents() - one.amount.as_cents());
     assert!(after_sale::refund(
         s,
         a,
         forder.id,
         &after_sale::RefundInput {
-            amount: Some(Money(10_000_000)),
+            amount: Some(Money::cents(10_000_000)),
             method: "cash".into(),
             cancel_tickets: None
         }
@@ -474,7 +474,7 @@ async fn sales_story(w: &World) {
         a,
         &promo::PromoInput {
             batch_size: Some(3),
-            discount_amount: Some(Money(500)),
+            discount_amount: Some(Money::cents(500)),
             ..Default::default()
         },
     )
@@ -501,7 +501,7 @@ async fn sales_story(w: &World) {
         .await
         .unwrap();
         let c = promo::apply(s, a, c.id, "AUTOMNE").await.unwrap();
-        assert_eq!(c.items[0].discount.0, (full_price.0 * 10 + 50) / 100);
+        assert_eq!(c.items[0].discount.as_cents(), (full_price.as_cents() * 10 + 50) / 100);
         carts_with_code.push(c);
     }
     let first = &carts_with_code[0];
@@ -575,11 +575,11 @@ async fn sales_story(w: &World) {
     let target = w.numbered.iter().find(|p| p.id != perf.id).unwrap_or(&w.numbered[0]);
     let t0 = order.tickets[0].clone();
     let (new_price, _) = carts::ticket_price(s, target.show_id, w.full).await.unwrap();
-    let diff = new_price.0 - t0.amount.0;
+    let diff = new_price.as_cents() - t0.amount.as_cents();
     let settle = if diff > 0 {
-        cash(Money(diff))
+        cash(Money::cents(diff))
     } else if diff < 0 {
-        cash(Money(-diff))
+        cash(Money::cents(-diff))
     } else {
         vec![]
     };

@@ -40,7 +40,7 @@ fn build() -> Environment<'static> {
         "box_office/cart.html",
         "box_office/order.html",
     );
-    env.add_filter("euros", |cents: i64| Money(cents).display_fr());
+    env.add_filter("euros", |cents: i64| Money::cents(cents).display_fr());
     env.add_filter("paris", |s: String| time::from_db(&s).map(time::display_paris).unwrap_or(s));
     env.add_filter("vat", |bp: i64| money::vat_display(bp));
     env.add_global("areas", Value::from_serialize(AREAS));

@@ -103,7 +103,7 @@ pub async fn order_pdf(store: &Store, order_id: i64) -> AppResult<Vec<u8>> {
             seat,
             price_category: category,
             amount: t.amount.display_fr(),
-            amount_cents: t.amount.0,
+            amount_cents: t.amount.as_cents(),
             order_number: order.number.clone(),
             ticket_number: t.number.clone(),
             operator: operator.clone(),

@@ -173,7 +173,7 @@ pub async fn set_grid_price(store: &Store, actor: &Actor, season_id: i64, tier: 
     if !super::TIERS.contains(&tier) {
         return Err(CoreError::invalid("tier", format!("catégorie de spectacle inconnue : {tier}")));
     }
-    if amount.0 < 0 {
+    if amount.as_cents() < 0 {
         return Err(CoreError::invalid("amount", "un prix ne peut pas être négatif"));
     }
     let before = grid(store, season_id)
@@ -191,7 +191,7 @@ pub async fn set_grid_price(store: &Store, actor: &Actor, season_id: i64, tier: 
         .bind(season_id)
         .bind(tier)
         .bind(price_category_id)
-        .bind(amount.0)
+        .bind(amount.as_cents())
         .execute(tx.conn())
         .await?;
     let after = GridCell {
@@ -209,7 +209,7 @@ pub async fn set_grid_price(store: &Store, actor: &Actor, season_id: i64, tier: 
             season_id,
             tier: tier.into(),
             price_category_id,
-            amount_cents: amount.0,
+            amount_cents: amount.as_cents(),
         }),
     )
     .await?;
@@ -227,7 +227,7 @@ pub async fn grid(store: &Store, season_id: i64) -> Result<Vec<GridCell>> {
         .map(|(tier, pc, a)| GridCell {
             tier,
             price_category_id: pc,
-            amount: Money(a),
+            amount: Money::cents(a),
         })
         .collect())
 }
@@ -271,8 +271,8 @@ pub async fn create_product(store: &Store, actor: &Actor, season_id: i64, input:
     .bind(input.name.trim())
     .bind(&input.kind)
     .bind(input.size)
-    .bind(input.price.map(|m| m.0))
-    .bind(input.reduced_price.map(|m| m.0))
+    .bind(input.price.map(|m| m.as_cents()))
+    .bind(input.reduced_price.map(|m| m.as_cents()))
     .bind(input.vat_rate_bp)
     .bind(crate::time::now_db())
     .fetch_one(tx.conn())
@@ -286,7 +286,7 @@ pub async fn create_product(store: &Store, actor: &Actor, season_id: i64, input:
             season_id,
             kind: input.kind.clone(),
             name: input.name.clone(),
-            price_cents: input.price.map(|m| m.0),
+            price_cents: input.price.map(|m| m.as_cents()),
         }),
     )
     .await?;
@@ -314,8 +314,8 @@ pub async fn list_products(store: &Store, season_id: Option<i64>) -> Result<Vec<
             name,
             kind,
             size,
-            price: p.map(Money),
-            reduced_price: r.map(Money),
+            price: p.map(Money::cents),
+            reduced_price: r.map(Money::cents),
             vat_rate_bp: vat,
             active: flag(active),
         })

@@ -492,7 +492,7 @@ pub async fn duplicate_show(store: &Store, actor: &Actor, id: i64) -> Result<Sho
 /// Sets (or with `None`, removes) a show's special price in a category.
 pub async fn set_show_price(store: &Store, actor: &Actor, show_id: i64, price_category_id: i64, amount: Option<Money>) -> Result<()> {
     get_show(store, show_id).await?;
-    if matches!(amount, Some(m) if m.0 < 0) {
+    if matches!(amount, Some(m) if m.as_cents() < 0) {
         return Err(CoreError::invalid("amount", "un prix ne peut pas être négatif"));
     }
     let mut tx = store.write(actor).await?;
@@ -505,7 +505,7 @@ pub async fn set_show_price(store: &Store, actor: &Actor, show_id: i64, price_ca
         db::query("INSERT INTO show_prices (show_id, price_category_id, amount_cents) VALUES ($1, $2, $3)")
             .bind(show_id)
             .bind(price_category_id)
-            .bind(m.0)
+            .bind(m.as_cents())
             .execute(tx.conn())
             .await?;
     }
@@ -514,7 +514,7 @@ pub async fn set_show_price(store: &Store, actor: &Actor, show_id: i64, price_ca
         Some(Event::ShowPriceSet {
             show_id,
             price_category_id,
-            amount_cents: amount.map(|m| m.0),
+            amount_cents: amount.map(|m| m.as_cents()),
         }),
     )
     .await?;
@@ -537,7 +537,7 @@ pub async fn show_prices(store: &Store, show: &Show) -> Result<Vec<ShowPrice>> {
         Ok(cats
             .into_iter()
             .filter_map(|c| {
-                let sp = special.iter().find(|(pc, _)| *pc == c.id).map(|(_, a)| Money(*a));
+                let sp = special.iter().find(|(pc, _)| *pc == c.id).map(|(_, a)| Money::cents(*a));
                 let gp = grid
                     .iter()
                     .find(|g| g.tier == show.tier && g.price_category_id == c.id)

@@ -9,7 +9,6 @@
 use super::sales::Dice;
 use crate::catalog::{performances, prices, seasons, PerformanceQuery};
 use crate::error::{CoreError, Result};
-use crate::money::Money;
 use crate::payments::Tender;
 use crate::sales::{after_sale, carts, orders, products, promo, CheckoutInput, ProductRequest, TicketRequest};
 use crate::store::{put_setting, Actor, Store};
@@ -313,7 +312,7 @@ async fn run_step(store: &Store, step: &Step, tally: &Tally) -> Result<()> {
     if let Some(until) = step.option_until {
         tally.options.fetch_add(1, Ordering::Relaxed);
         let settle = until - Duration::days(1);
-        let due = Money(order.tickets.iter().map(|t| t.amount.0).sum());
+        let due = order.due;
         let r = if step.lapse {
             tally.cancelled.fetch_add(1, Ordering::Relaxed);
             time::at(settle, after_sale::cancel_order(store, &actor, order.id)).await

@@ -21,7 +21,7 @@ pub const PRICE_CATEGORIES: &[(&str, &str, bool)] = &[
 ];
 
 /// grid: per show category, full / reduced / under 30 / under 12 in euros.
-pub const GRID: &[(&str, [i64; 4])] = &[
+pub const GRID: &[(&str, [i32; 4])] = &[
     ("A+", [35, 31, 24, 16]),
     ("A", [33, 27, 24, 16]),
     ("B", [28, 26, 22, 15]),
@@ -30,7 +30,7 @@ pub const GRID: &[(&str, [i64; 4])] = &[
 ];
 
 /// School price per show category, in euros.
-const SCHOOL: [i64; 5] = [10, 10, 9, 8, 6];
+const SCHOOL: [i32; 5] = [10, 10, 9, 8, 6];
 
 /// Creates the price categories, the season's grid and its products (idempotent).
 pub async fn ensure_prices(store: &Store, actor: &Actor, season_id: i64) -> Result<()> {
@@ -57,7 +57,7 @@ pub async fn ensure_prices(store: &Store, actor: &Actor, season_id: i64) -> Resu
             }
         }
     }
-    let products: &[(&str, &str, &str, Option<i64>, Option<i64>, Option<i64>, i64)] = &[
+    let products: &[(&str, &str, &str, Option<i64>, Option<i32>, Option<i32>, i64)] = &[
         ("formule5", "Formule 5 spectacles", "formule", Some(5), None, None, 550),
         ("formule10", "Formule 10 spectacles", "formule", Some(10), None, None, 550),
         ("formule15", "Formule 15 spectacles", "formule", Some(15), None, None, 550),

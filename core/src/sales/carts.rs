@@ -42,14 +42,19 @@ pub struct CartItem {
     pub vat_rate_bp: i64,
     /// Spectator name, if given.
     pub spectator: String,
+    /// Amount due for the line: (unit − discount) × quantity, computed checked when read.
+    pub amount: Money,
 }
 
 impl CartItem {
-    /// Amount due for the line.
-    pub fn amount(&self) -> Money {
-        Money((self.unit.0 - self.discount.0) * self.quantity)
+    /// Amount due for the line, checked.
+    fn line_amount(&self) -> Result<Money> {
+        Ok(self.unit.checked_sub(self.discount)?.checked_mul(self.quantity)?)
     }
 }
+
+/// Places a single request may add (R-5.2: a party, not a block booking).
+pub const MAX_PLACES_PER_REQUEST: i64 = 50;
 
 /// A cart.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -182,18 +187,20 @@ pub async fn get_cart(store: &Store, id: i64) -> Result<Cart> {
             product_id: product,
             parent_item_id: parent,
             label,
-            unit: Money(unit),
-            discount: Money(0),
+            unit: Money::cents(unit),
+            discount: Money::ZERO,
             quantity: qty,
             vat_rate_bp: vat,
             spectator,
+            amount: Money::ZERO,
         };
         if let Some(p) = &promo {
             item.discount = super::promo::discount_for(store, p, &item).await?;
         }
+        item.amount = item.line_amount()?;
         items.push(item);
     }
-    let amount_due = Money(items.iter().map(|i| i.amount().0).sum());
+    let amount_due = Money::sum(items.iter().map(|i| i.amount))?;
     Ok(Cart {
         id,
         channel,
@@ -371,7 +378,7 @@ pub(super) async fn insert_item(tx: &mut WriteTx, i: NewItem<'_>) -> Result<i64>
     .bind(i.price_category_id)
     .bind(i.product_id)
     .bind(i.parent_item_id)
-    .bind(i.unit.0)
+    .bind(i.unit.as_cents())
     .bind(i.vat_rate_bp)
     .bind(i.quantity)
     .bind(i.spectator)
@@ -409,7 +416,7 @@ pub(super) async fn insert_items(tx: &mut WriteTx, items: &[NewItem<'_>]) -> Res
                 .bind(i.price_category_id)
                 .bind(i.product_id)
                 .bind(i.parent_item_id)
-                .bind(i.unit.0)
+                .bind(i.unit.as_cents())
                 .bind(i.vat_rate_bp)
                 .bind(i.quantity)
                 .bind(i.spectator)
@@ -569,14 +576,32 @@ pub async fn add_tickets(
         }
     };
     let mut e = FieldErrors::new();
-    let n: i64 = parts.iter().map(|p| p.1).sum();
-    if !(1..=50).contains(&n) || parts.iter().any(|p| p.1 < 0) {
-        e.add("quantity", "entre 1 et 50 places par demande");
-    }
+    // Each part is checked before anything is added up: no sum of huge quantities can wrap
+    // around into the allowed range.
+    let max = MAX_PLACES_PER_REQUEST;
+    let n = if parts.len() > max as usize || parts.iter().any(|p| !(1..=max).contains(&p.1)) {
+        None
+    } else {
+        parts
+            .iter()
+            .try_fold(0i64, |acc, p| acc.checked_add(p.1))
+            .filter(|n| (1..=max).contains(n))
+    };
+    let Some(n) = n else {
+        e.add("quantity", format!("entre 1 et {max} places par demande"));
+        return Err(CoreError::Invalid(e));
+    };
     if let Some(ids) = req.seat_ids.as_ref().filter(|s| !s.is_empty()) {
         if ids.len() as i64 != n {
             e.add("seat_ids", format!("{} sièges choisis pour {n} places", ids.len()));
         }
+    }
+    if req
+        .spectators
+        .as_ref()
+        .is_some_and(|s| s.len() as i64 > n || s.iter().any(|x| x.chars().count() > 200))
+    {
+        e.add("spectators", "un nom de 200 caractères au plus par place");
     }
     let family = req.quota.clone().unwrap_or_default();
     if !family.is_empty() && !perf.quotas.iter().any(|q| q.family == family) {

@@ -7,9 +7,10 @@ use crate::contacts::{self, PayerInput};
 use crate::db;
 use crate::error::{CoreError, Result};
 use crate::events::Event;
+use crate::idempotency::{self, IdempotencyKey};
 use crate::money::Money;
 use crate::payments::{self, Tender};
-use crate::store::{Actor, Change, Store, WriteTx};
+use crate::store::{Actor, Change, Conn, Store, WriteTx};
 use crate::time;
 
 /// What checkout needs.
@@ -26,7 +27,7 @@ pub struct CheckoutInput {
 }
 
 /// A ticket of an order.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OrderTicket {
     /// Id.
     pub id: i64,
@@ -53,7 +54,7 @@ pub struct OrderTicket {
 }
 
 /// A payment or refund line.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PaymentLine {
     /// Id.
     pub id: i64,
@@ -66,7 +67,7 @@ pub struct PaymentLine {
 }
 
 /// A product line of an order.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OrderLine {
     /// Product.
     pub product_id: i64,
@@ -77,7 +78,7 @@ pub struct OrderLine {
 }
 
 /// An order.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Order {
     /// Id.
     pub id: i64,
@@ -103,23 +104,20 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     /// Payments and refunds.
     pub payments: Vec<PaymentLine>,
+    /// Sum of valid tickets and product lines: what the buyer owes now (computed, checked).
+    pub due: Money,
+    /// Sum of payments minus refunds (computed, checked).
+    pub paid: Money,
 }
 
 impl Order {
-    /// Sum of valid tickets and product lines: what the buyer owes now.
-    pub fn due(&self) -> Money {
-        Money(
-            self.tickets.iter().filter(|t| t.status == "valid").map(|t| t.amount.0).sum::<i64>()
-                + self.lines.iter().map(|l| l.amount.0).sum::<i64>(),
-        )
-    }
-    /// Sum of payments minus refunds.
-    pub fn paid(&self) -> Money {
-        Money(self.payments.iter().map(|p| p.amount.0).sum())
+    /// What is still to pay (negative: to give back).
+    pub fn balance(&self) -> Result<Money> {
+        Ok(self.due.checked_sub(self.paid)?)
     }
     /// paid | underpaid | overpaid (computed, never stored).
     pub fn payment_status(&self) -> &'static str {
-        match self.paid().cmp(&self.due()) {
+        match self.paid.cmp(&self.due) {
             std::cmp::Ordering::Equal => "paid",
             std::cmp::Ordering::Less => "underpaid",
             std::cmp::Ordering::Greater => "overpaid",
@@ -146,6 +144,33 @@ fn season_tag(name: &str) -> String {
 
 /// Turns the cart into an order.
 pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &CheckoutInput) -> Result<Order> {
+    checkout_keyed(store, actor, cart_id, input, None).await
+}
+
+/// [`checkout`] with an idempotency key: the same key twice gives the first order back.
+pub async fn checkout_keyed(
+    store: &Store,
+    actor: &Actor,
+    cart_id: i64,
+    input: &CheckoutInput,
+    key: Option<&IdempotencyKey>,
+) -> Result<Order> {
+    if let Some(k) = key {
+        if let Some(previous) = idempotency::answered::<Order>(store, k).await? {
+            return Ok(previous);
+        }
+    }
+    match checkout_once(store, actor, cart_id, input, key).await {
+        // The same request may have been answered while this one waited for the writer.
+        Err(CoreError::Conflict(m)) => match key {
+            Some(k) => idempotency::answered::<Order>(store, k).await?.ok_or(CoreError::Conflict(m)),
+            None => Err(CoreError::Conflict(m)),
+        },
+        other => other,
+    }
+}
+
+async fn checkout_once(store: &Store, actor: &Actor, cart_id: i64, input: &CheckoutInput, key: Option<&IdempotencyKey>) -> Result<Order> {
     let cart = get_cart(store, cart_id).await?;
     let option_until = match input.option_until.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
@@ -172,6 +197,11 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
         ),
     };
     let (mut tx, channel) = open_cart_tx(store, actor, cart_id).await?;
+    if let Some(k) = key {
+        if let Some(previous) = idempotency::claim::<Order>(&mut tx, k).await? {
+            return Ok(previous);
+        }
+    }
     // No season only when the cart is empty.
     let Some(season) = season else {
         return Err(CoreError::invalid("cart", "panier vide"));
@@ -196,7 +226,7 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
         .await?;
     let promo_id = promo_id.and_then(|p| p.0);
     if let Some(pid) = promo_id {
-        if cart.items.iter().any(|i| i.discount.0 > 0) {
+        if cart.items.iter().any(|i| i.discount.is_positive()) {
             let used = db::query("UPDATE promo_codes SET uses = uses + 1 WHERE id = $1 AND (max_uses IS NULL OR uses < max_uses)")
                 .bind(pid)
                 .execute(tx.conn())
@@ -224,7 +254,7 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
     .bind(actor.user_id)
     .bind(status)
     .bind(&option_until)
-    .bind(cart.amount_due.0)
+    .bind(cart.amount_due.as_cents())
     .bind(&now)
     .fetch_one(tx.conn())
     .await?;
@@ -238,7 +268,7 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
             payer_contact_id: payer.id,
             channel: channel.clone(),
             status: status.into(),
-            total_cents: cart.amount_due.0,
+            total_cents: cart.amount_due.as_cents(),
             option_until: option_until.clone(),
         }),
     )
@@ -253,7 +283,7 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
                     .bind(order_id)
                     .bind(item.product_id)
                     .bind(item.quantity)
-                    .bind(item.amount().0)
+                    .bind(item.amount.as_cents())
                     .bind(item.vat_rate_bp)
                     .bind(&now)
                     .execute(tx.conn())
@@ -265,7 +295,7 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
                         order_id,
                         product_id: item.product_id.unwrap_or(0),
                         quantity: item.quantity,
-                        amount_cents: item.amount().0,
+                        amount_cents: item.amount.as_cents(),
                         vat_rate_bp: item.vat_rate_bp,
                     }),
                 )
@@ -293,13 +323,21 @@ pub async fn checkout(store: &Store, actor: &Actor, cart_id: i64, input: &Checko
     for t in &input.payments {
         record_payment(&mut tx, order_id, &t.method, t.amount, actor.user_id).await?;
     }
-    db::query("UPDATE carts SET status = 'ordered', order_id = $1 WHERE id = $2")
+    let closed = db::query("UPDATE carts SET status = 'ordered', order_id = $1 WHERE id = $2 AND status = 'open'")
         .bind(order_id)
         .bind(cart_id)
         .execute(tx.conn())
-        .await?;
+        .await?
+        .rows_affected();
+    if closed != 1 {
+        return Err(CoreError::Conflict("panier déjà commandé".into()));
+    }
+    let order = read_order(Conn::Tx(&mut tx), order_id).await?;
+    if let Some(k) = key {
+        idempotency::complete(&mut tx, k, &order).await?;
+    }
     tx.commit().await?;
-    get_order(store, order_id).await
+    Ok(order)
 }
 
 /// What ticket issuing needs to know about the order.
@@ -363,8 +401,8 @@ async fn issue_tickets(tx: &mut WriteTx, items: &[&super::CartItem], c: IssueCon
                 .bind(item.family.clone())
                 .bind(item.price_category_id)
                 .bind(item.product_id)
-                .bind(if item.discount.0 > 0 { c.promo_id } else { None })
-                .bind(item.amount().0)
+                .bind(if item.discount.is_positive() { c.promo_id } else { None })
+                .bind(item.amount.as_cents())
                 .bind(item.vat_rate_bp)
                 .bind(item.spectator.clone())
                 .bind(item.id);
@@ -407,7 +445,7 @@ async fn issue_tickets(tx: &mut WriteTx, items: &[&super::CartItem], c: IssueCon
         };
         tx.record(
             Change::new("ticket.issue", "ticket", ticket_id)
-                .after(&serde_json::json!({ "number": numbers.get(&item.id), "amount": item.amount(), "state": state })),
+                .after(&serde_json::json!({ "number": numbers.get(&item.id), "amount": item.amount, "state": state })),
             Some(Event::TicketIssued {
                 ticket_id,
                 order_id: c.order_id,
@@ -416,8 +454,8 @@ async fn issue_tickets(tx: &mut WriteTx, items: &[&super::CartItem], c: IssueCon
                 seat_id: item.seat.as_ref().map(|s| s.0),
                 price_category_id: item.price_category_id,
                 product_id: item.product_id,
-                promo_code_id: if item.discount.0 > 0 { c.promo_id } else { None },
-                amount_cents: item.amount().0,
+                promo_code_id: if item.discount.is_positive() { c.promo_id } else { None },
+                amount_cents: item.amount.as_cents(),
                 vat_rate_bp: item.vat_rate_bp,
                 channel: c.channel.to_string(),
                 state: state.into(),
@@ -435,121 +473,180 @@ pub async fn record_payment(tx: &mut WriteTx, order_id: i64, method: &str, amoun
     )
     .bind(order_id)
     .bind(method)
-    .bind(amount.0)
+    .bind(amount.as_cents())
     .bind(operator)
     .bind(time::now_db())
     .fetch_one(tx.conn())
     .await?;
     tx.record(
-        Change::new(if amount.0 < 0 { "payment.refund" } else { "payment.record" }, "payment", id)
-            .after(&serde_json::json!({ "order_id": order_id, "method": method, "amount": amount })),
+        Change::new(
+            if amount.is_negative() { "payment.refund" } else { "payment.record" },
+            "payment",
+            id,
+        )
+        .after(&serde_json::json!({ "order_id": order_id, "method": method, "amount": amount })),
         Some(Event::PaymentRecorded {
             payment_id: id,
             order_id,
             method: method.into(),
-            amount_cents: amount.0,
+            amount_cents: amount.as_cents(),
         }),
     )
     .await?;
     Ok(id)
 }
 
-type TicketRow = (
-    i64,
-    String,
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    i64,
-    i64,
-    String,
-    i64,
-    String,
-);
+crate::row_struct! {
+    struct OrderRow {
+        number: String,
+        status: String,
+        channel: String,
+        payer_contact_id: i64,
+        operator_id: Option<i64>,
+        option_until: Option<String>,
+        total: Money,
+        created_at: String,
+    }
+}
+
+crate::row_struct! {
+    struct TicketRow {
+        id: i64,
+        number: String,
+        performance_id: i64,
+        seat_id: Option<i64>,
+        row_label: Option<String>,
+        seat_number: Option<i64>,
+        price_category_id: Option<i64>,
+        product_id: Option<i64>,
+        amount: Money,
+        vat_rate_bp: i64,
+        status: String,
+        barcode_version: i64,
+        spectator: String,
+    }
+}
+
+crate::row_struct! {
+    struct LineRow { product_id: i64, quantity: i64, amount: Money }
+}
+
+crate::row_struct! {
+    struct PaymentRow { id: i64, method: String, amount: Money, created_at: String }
+}
 
 /// Reads an order with its tickets, lines and payments.
 pub async fn get_order(store: &Store, id: i64) -> Result<Order> {
-    let row: Option<(String, String, String, i64, Option<i64>, Option<String>, i64, String)> = db::query_as(
+    read_order(Conn::Store(store), id).await
+}
+
+/// Reads an order where `conn` says: inside a write transaction, every check made on it
+/// holds until the transaction commits.
+pub async fn read_order(mut conn: Conn<'_>, id: i64) -> Result<Order> {
+    let row: Option<OrderRow> = db::query_as(
         "SELECT number, status, channel, payer_contact_id, operator_id, option_until, total_cents, created_at FROM orders WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(store.pool())
+    .fetch_optional(conn.exec())
     .await?;
-    let (number, status, channel, payer, operator, option_until, total, created_at) =
-        row.ok_or_else(|| CoreError::NotFound(format!("commande {id}")))?;
+    let o = row.ok_or_else(|| CoreError::NotFound(format!("commande {id}")))?;
     let tickets: Vec<TicketRow> = db::query_as(
         "SELECT t.id, t.number, t.performance_id, t.seat_id, s.row_label, s.number, t.price_category_id, t.product_id, t.amount_cents, t.vat_rate_bp, t.status, t.barcode_version, t.spectator \
          FROM tickets t LEFT JOIN seats s ON s.id = t.seat_id WHERE t.order_id = $1 ORDER BY t.id",
     )
     .bind(id)
-    .fetch_all(store.pool())
+    .fetch_all(conn.exec())
     .await?;
-    let lines: Vec<(i64, i64, i64)> =
-        db::query_as("SELECT product_id, quantity, amount_cents FROM order_lines WHERE order_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(store.pool())
-            .await?;
-    let pays: Vec<(i64, String, i64, String)> =
-        db::query_as("SELECT id, method, amount_cents, created_at FROM payments WHERE order_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(store.pool())
-            .await?;
+    let lines: Vec<LineRow> = db::query_as("SELECT product_id, quantity, amount_cents FROM order_lines WHERE order_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(conn.exec())
+        .await?;
+    let pays: Vec<PaymentRow> = db::query_as("SELECT id, method, amount_cents, created_at FROM payments WHERE order_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(conn.exec())
+        .await?;
+    let tickets: Vec<OrderTicket> = tickets
+        .into_iter()
+        .map(|t| OrderTicket {
+            id: t.id,
+            number: t.number,
+            performance_id: t.performance_id,
+            seat: match (t.seat_id, t.row_label, t.seat_number) {
+                (Some(s), Some(r), Some(n)) => Some((s, r, n)),
+                _ => None,
+            },
+            price_category_id: t.price_category_id,
+            product_id: t.product_id,
+            amount: t.amount,
+            vat_rate_bp: t.vat_rate_bp,
+            status: t.status,
+            barcode_version: t.barcode_version,
+            spectator: t.spectator,
+        })
+        .collect();
+    let lines: Vec<OrderLine> = lines
+        .into_iter()
+        .map(|l| OrderLine {
+            product_id: l.product_id,
+            quantity: l.quantity,
+            amount: l.amount,
+        })
+        .collect();
+    let payments: Vec<PaymentLine> = pays
+        .into_iter()
+        .map(|p| PaymentLine {
+            id: p.id,
+            method: p.method,
+            amount: p.amount,
+            created_at: p.created_at,
+        })
+        .collect();
+    let due = Money::sum(
+        tickets
+            .iter()
+            .filter(|t| t.status == "valid")
+            .map(|t| t.amount)
+            .chain(lines.iter().map(|l| l.amount)),
+    )?;
+    let paid = Money::sum(payments.iter().map(|p| p.amount))?;
     Ok(Order {
         id,
-        number,
-        status,
-        channel,
-        payer_contact_id: payer,
-        operator_id: operator,
-        option_until,
-        total: Money(total),
-        created_at,
-        tickets: tickets
-            .into_iter()
-            .map(
-                |(tid, num, perf, seat_id, row, seatnum, pc, product, amount, vat, st, bv, spectator)| OrderTicket {
-                    id: tid,
-                    number: num,
-                    performance_id: perf,
-                    seat: match (seat_id, row, seatnum) {
-                        (Some(s), Some(r), Some(n)) => Some((s, r, n)),
-                        _ => None,
-                    },
-                    price_category_id: pc,
-                    product_id: product,
-                    amount: Money(amount),
-                    vat_rate_bp: vat,
-                    status: st,
-                    barcode_version: bv,
-                    spectator,
-                },
-            )
-            .collect(),
-        lines: lines
-            .into_iter()
-            .map(|(product_id, quantity, a)| OrderLine {
-                product_id,
-                quantity,
-                amount: Money(a),
-            })
-            .collect(),
-        payments: pays
-            .into_iter()
-            .map(|(pid, method, a, at)| PaymentLine {
-                id: pid,
-                method,
-                amount: Money(a),
-                created_at: at,
-            })
-            .collect(),
+        number: o.number,
+        status: o.status,
+        channel: o.channel,
+        payer_contact_id: o.payer_contact_id,
+        operator_id: o.operator_id,
+        option_until: o.option_until,
+        total: o.total,
+        created_at: o.created_at,
+        tickets,
+        lines,
+        payments,
+        due,
+        paid,
     })
 }
 
+/// Takes the order's row lock for the rest of `tx` (PostgreSQL; on SQLite the one writer
+/// already excludes every other write), so that what is read next stays true until commit.
+pub(crate) async fn lock_order(tx: &mut WriteTx, order_id: i64) -> Result<()> {
+    if tx.backend() == crate::store::Backend::Postgres {
+        db::query("SELECT id FROM orders WHERE id = $1 FOR UPDATE")
+            .bind(order_id)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
+/// The furthest an option alert list may look ahead (ten years).
+pub const MAX_OPTION_DAYS: i64 = 3_650;
+
 /// Options whose deadline or performance is within `days` days: the D-15 alert list (R-5.6).
 pub async fn options_due(store: &Store, days: i64) -> Result<Vec<(i64, String, Option<String>)>> {
+    if !(0..=MAX_OPTION_DAYS).contains(&days) {
+        return Err(CoreError::invalid("days", format!("entre 0 et {MAX_OPTION_DAYS} jours")));
+    }
     let limit = time::to_db(crate::time::now() + chrono::Duration::days(days));
     let rows: Vec<(i64, String, Option<String>)> = db::query_as(
         "SELECT DISTINCT o.id, o.number, o.option_until FROM orders o JOIN tickets t ON t.order_id = o.id JOIN performances p ON p.id = t.performance_id \
@@ -560,16 +657,6 @@ pub async fn options_due(store: &Store, days: i64) -> Result<Vec<(i64, String, O
     .fetch_all(store.pool())
     .await?;
     Ok(rows)
-}
-
-/// Tickets still valid of an order, with their places (for after-sale operations).
-pub(crate) async fn valid_ticket_ids(tx: &mut WriteTx, order_id: i64) -> Result<Vec<(i64, i64, Option<i64>)>> {
-    Ok(
-        db::query_as("SELECT id, performance_id, seat_id FROM tickets WHERE order_id = $1 AND status = 'valid' ORDER BY id")
-            .bind(order_id)
-            .fetch_all(tx.conn())
-            .await?,
-    )
 }
 
 /// Seats held by more than one valid ticket (must always be 0): the double-sale check used by

@@ -27,7 +27,7 @@ pub async fn add_product(
         .find(|p| p.id == req.product_id && p.active)
         .ok_or_else(|| CoreError::invalid("product_id", "produit inconnu"))?;
     let qty = req.quantity.unwrap_or(1);
-    if !(1..=50).contains(&qty) {
+    if !(1..=super::carts::MAX_PLACES_PER_REQUEST).contains(&qty) {
         return Err(CoreError::invalid("quantity", "quantité entre 1 et 50"));
     }
     if product.kind == "formule" {
@@ -36,8 +36,8 @@ pub async fn add_product(
     let unit = match product.kind.as_str() {
         "gift_card" => req
             .amount
-            .filter(|a| a.0 > 0)
-            .ok_or_else(|| CoreError::invalid("amount", "montant de la carte cadeau obligatoire"))?,
+            .filter(|a| a.is_positive() && a.within_entry_bounds())
+            .ok_or_else(|| CoreError::invalid("amount", "montant de la carte cadeau obligatoire (100 000 € au plus)"))?,
         _ if req.reduced.unwrap_or(false) => product
             .reduced_price
             .ok_or_else(|| CoreError::invalid("reduced", "pas de prix réduit pour ce produit"))?,
@@ -124,7 +124,7 @@ async fn add_formule(
             price_category_id: Some(cat.id),
             product_id: Some(product.id),
             parent_item_id: None,
-            unit: Money(0),
+            unit: Money::ZERO,
             vat_rate_bp: product.vat_rate_bp,
             quantity: 1,
             spectator: "",

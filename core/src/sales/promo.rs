@@ -107,7 +107,7 @@ fn from_row(r: Row) -> PromoCode {
         max_uses: r.5,
         uses: r.6,
         discount_percent: r.7,
-        discount: r.8.map(Money),
+        discount: r.8.map(Money::cents),
         show_ids: ids(&r.9),
         performance_ids: ids(&r.10),
         price_category_ids: ids(&r.11),
@@ -146,7 +146,7 @@ pub async fn create(store: &Store, actor: &Actor, input: &PromoInput) -> Result<
     let mut e = FieldErrors::new();
     match (input.discount_percent, input.discount_amount) {
         (Some(p), None) if (1..=100).contains(&p) => {}
-        (None, Some(a)) if a.0 > 0 => {}
+        (None, Some(a)) if a.as_cents() > 0 => {}
         _ => e.add(
             "discount_percent",
             "indiquez soit un pourcentage (1 à 100), soit un montant de remise positif",
@@ -201,7 +201,7 @@ pub async fn create(store: &Store, actor: &Actor, input: &PromoInput) -> Result<
         .bind(&until)
         .bind(max_uses)
         .bind(input.discount_percent)
-        .bind(input.discount_amount.map(|m| m.0))
+        .bind(input.discount_amount.map(|m| m.as_cents()))
         .bind(join(&input.show_ids))
         .bind(join(&input.performance_ids))
         .bind(join(&input.price_category_ids))
@@ -263,13 +263,13 @@ async fn applies(store: &Store, p: &PromoCode, item: &CartItem) -> Result<bool> 
 /// The discount per unit of a line under a code.
 pub async fn discount_for(store: &Store, p: &PromoCode, item: &CartItem) -> Result<Money> {
     if !applies(store, p, item).await? {
-        return Ok(Money(0));
+        return Ok(Money::ZERO);
     }
-    Ok(Money(match (p.discount_percent, p.discount) {
-        (Some(pct), _) => (item.unit.0 * pct + 50) / 100,
-        (None, Some(a)) => a.0.min(item.unit.0),
-        _ => 0,
-    }))
+    Ok(match (p.discount_percent, p.discount) {
+        (Some(pct), _) => item.unit.checked_percent(pct.clamp(0, 100))?,
+        (None, Some(a)) => a.min(item.unit),
+        _ => Money::ZERO,
+    })
 }
 
 /// Applies a code to a cart, or says why not: « code inconnu », « code expiré »,

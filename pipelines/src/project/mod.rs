@@ -264,7 +264,7 @@ impl State {
                     None => (None, None),
                 };
                 let formule = product_id.and_then(|p| self.products.get(&p)).filter(|(k, _)| k == "formule");
-                let (ht, vat) = split_vat(Money(*amount_cents), *vat_rate_bp);
+                let (ht, vat) = split_vat(Money::cents(*amount_cents), *vat_rate_bp);
                 let row = TicketRow {
                     ticket_id: *ticket_id,
                     number: number.clone(),
@@ -285,8 +285,8 @@ impl State {
                     buyer_id,
                     spectator_id: None,
                     amount_ttc: *amount_cents,
-                    amount_ht: ht.0,
-                    vat_amount: vat.0,
+                    amount_ht: ht.as_cents(),
+                    vat_amount: vat.as_cents(),
                     vat_rate_bp: *vat_rate_bp,
                     status: match state.as_str() {
                         "sold" => "valid".to_string(),

@@ -6,6 +6,7 @@
 
 mod catalog;
 pub mod dto;
+pub mod idempotency;
 mod sales;
 pub mod sales_dto;
 pub mod warehouse;

@@ -2,6 +2,7 @@
 //! orders and after-sale operations, availability, waiting lists, payment methods.
 
 use super::dto::ErrorBody;
+use super::idempotency::IdempotencyHeader;
 use super::sales_dto::*;
 use crate::auth::ApiUser;
 use crate::error::{ApiJson, AppError, AppResult};
@@ -219,7 +220,7 @@ pub async fn remove_item(
 }
 
 /// Turn the cart into an order; payments must add up to the amount due (422 otherwise, nothing written).
-#[utoipa::path(post, path = "/api/v1/carts/{id}/checkout", tag = "sales", params(("id" = i64, Path, description = "Cart id")), request_body = CheckoutInput,
+#[utoipa::path(post, path = "/api/v1/carts/{id}/checkout", tag = "sales", params(("id" = i64, Path, description = "Cart id"), ("Idempotency-Key" = Option<String>, Header, description = "Optional: the same key sent again returns the first answer and moves no money twice (1–128 visible ASCII characters)")), request_body = CheckoutInput,
     responses((status = 201, description = "The order with its tickets", body = OrderDto),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
@@ -230,10 +231,12 @@ pub async fn checkout(
     State(state): State<SharedState>,
     user: ApiUser,
     Path(id): Path<i64>,
+    idem: IdempotencyHeader,
     ApiJson(req): ApiJson<CheckoutInput>,
 ) -> AppResult<(StatusCode, Json<OrderDto>)> {
     user.require(&state, SALES_SELL, "/api/v1/carts/{id}/checkout").await?;
-    let order = orders::checkout(&state.store, &user.0.actor(), id, &req).await?;
+    let key = idem.key(&user, "checkout", id, &req)?;
+    let order = orders::checkout_keyed(&state.store, &user.0.actor(), id, &req, key.as_ref()).await?;
     Ok((StatusCode::CREATED, Json(order.into())))
 }
 
@@ -249,19 +252,29 @@ pub async fn get_order(State(state): State<SharedState>, user: ApiUser, Path(id)
 }
 
 /// Cancel an order: tickets cancelled, places freed (refund separately).
-#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "sales", params(("id" = i64, Path, description = "Order id")),
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "sales", params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, description = "Optional: the same key sent again returns the first answer and moves no money twice (1–128 visible ASCII characters)")),
     responses((status = 200, description = "The order", body = OrderDto),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
               (status = 404, description = "Unknown order", body = ErrorBody),
               (status = 409, description = "Already cancelled", body = ErrorBody)))]
-pub async fn cancel_order(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<OrderDto>> {
+pub async fn cancel_order(
+    State(state): State<SharedState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    idem: IdempotencyHeader,
+) -> AppResult<Json<OrderDto>> {
     user.require(&state, SALES_SELL, "/api/v1/orders/{id}/cancel").await?;
-    Ok(Json(after_sale::cancel_order(&state.store, &user.0.actor(), id).await?.into()))
+    let key = idem.key(&user, "cancel", id, &())?;
+    Ok(Json(
+        after_sale::cancel_order_keyed(&state.store, &user.0.actor(), id, key.as_ref())
+            .await?
+            .into(),
+    ))
 }
 
 /// Exchange a ticket for another performance; the difference is settled.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/exchange", tag = "sales", params(("id" = i64, Path, description = "Order id")), request_body = ExchangeInput,
+#[utoipa::path(post, path = "/api/v1/orders/{id}/exchange", tag = "sales", params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, description = "Optional: the same key sent again returns the first answer and moves no money twice (1–128 visible ASCII characters)")), request_body = ExchangeInput,
     responses((status = 200, description = "The order", body = OrderDto),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
@@ -271,14 +284,20 @@ pub async fn exchange(
     State(state): State<SharedState>,
     user: ApiUser,
     Path(id): Path<i64>,
+    idem: IdempotencyHeader,
     ApiJson(req): ApiJson<ExchangeInput>,
 ) -> AppResult<Json<OrderDto>> {
     user.require(&state, SALES_SELL, "/api/v1/orders/{id}/exchange").await?;
-    Ok(Json(after_sale::exchange(&state.store, &user.0.actor(), id, &req).await?.into()))
+    let key = idem.key(&user, "exchange", id, &req)?;
+    Ok(Json(
+        after_sale::exchange_keyed(&state.store, &user.0.actor(), id, &req, key.as_ref())
+            .await?
+            .into(),
+    ))
 }
 
 /// Refund all or part of what was paid.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "sales", params(("id" = i64, Path, description = "Order id")), request_body = RefundInput,
+#[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "sales", params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, description = "Optional: the same key sent again returns the first answer and moves no money twice (1–128 visible ASCII characters)")), request_body = RefundInput,
     responses((status = 200, description = "The order", body = OrderDto),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
@@ -287,10 +306,16 @@ pub async fn refund(
     State(state): State<SharedState>,
     user: ApiUser,
     Path(id): Path<i64>,
+    idem: IdempotencyHeader,
     ApiJson(req): ApiJson<RefundInput>,
 ) -> AppResult<Json<OrderDto>> {
     user.require(&state, SALES_SELL, "/api/v1/orders/{id}/refund").await?;
-    Ok(Json(after_sale::refund(&state.store, &user.0.actor(), id, &req).await?.into()))
+    let key = idem.key(&user, "refund", id, &req)?;
+    Ok(Json(
+        after_sale::refund_keyed(&state.store, &user.0.actor(), id, &req, key.as_ref())
+            .await?
+            .into(),
+    ))
 }
 
 /// Payments on an order.
@@ -301,7 +326,7 @@ pub struct PayRequest {
 }
 
 /// Pay the balance of an order (confirms an option).
-#[utoipa::path(post, path = "/api/v1/orders/{id}/payments", tag = "sales", params(("id" = i64, Path, description = "Order id")), request_body = PayRequest,
+#[utoipa::path(post, path = "/api/v1/orders/{id}/payments", tag = "sales", params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, description = "Optional: the same key sent again returns the first answer and moves no money twice (1–128 visible ASCII characters)")), request_body = PayRequest,
     responses((status = 200, description = "The order", body = OrderDto),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
@@ -310,11 +335,15 @@ pub async fn pay(
     State(state): State<SharedState>,
     user: ApiUser,
     Path(id): Path<i64>,
+    idem: IdempotencyHeader,
     ApiJson(req): ApiJson<PayRequest>,
 ) -> AppResult<Json<OrderDto>> {
     user.require(&state, SALES_SELL, "/api/v1/orders/{id}/payments").await?;
+    let key = idem.key(&user, "pay", id, &req.payments)?;
     Ok(Json(
-        after_sale::pay(&state.store, &user.0.actor(), id, &req.payments).await?.into(),
+        after_sale::pay_keyed(&state.store, &user.0.actor(), id, &req.payments, key.as_ref())
+            .await?
+            .into(),
     ))
 }
 
@@ -328,15 +357,21 @@ pub struct DuplicateDto {
 }
 
 /// Issue a duplicate of a ticket (the old barcode is revoked).
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/duplicate", tag = "sales", params(("id" = i64, Path, description = "Ticket id")),
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/duplicate", tag = "sales", params(("id" = i64, Path, description = "Ticket id"), ("Idempotency-Key" = Option<String>, Header, description = "Optional: the same key sent again returns the first answer and moves no money twice (1–128 visible ASCII characters)")),
     responses((status = 200, description = "Duplicated", body = DuplicateDto),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
               (status = 404, description = "Unknown ticket", body = ErrorBody),
               (status = 409, description = "Cancelled ticket", body = ErrorBody)))]
-pub async fn duplicate_ticket(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<DuplicateDto>> {
+pub async fn duplicate_ticket(
+    State(state): State<SharedState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    idem: IdempotencyHeader,
+) -> AppResult<Json<DuplicateDto>> {
     user.require(&state, SALES_SELL, "/api/v1/tickets/{id}/duplicate").await?;
-    let v = after_sale::duplicate_ticket(&state.store, &user.0.actor(), id).await?;
+    let key = idem.key(&user, "duplicate", id, &())?;
+    let v = after_sale::duplicate_ticket_keyed(&state.store, &user.0.actor(), id, key.as_ref()).await?;
     Ok(Json(DuplicateDto {
         ticket_id: id,
         barcode_version: v,
@@ -559,6 +594,7 @@ pub struct OptionDue {
 /// Options (reserved unpaid) whose performance or deadline is within `days` days.
 #[utoipa::path(get, path = "/api/v1/options", tag = "sales", params(OptionsFilter),
     responses((status = 200, description = "Options due", body = [OptionDue]),
+              (status = 422, description = "days outside 0–3650", body = ErrorBody),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody)))]
 pub async fn options_due(

@@ -74,7 +74,7 @@ impl From<&CartItem> for CartItemDto {
             unit_price: i.unit,
             discount: i.discount,
             quantity: i.quantity,
-            amount: i.amount(),
+            amount: i.amount,
         }
     }
 }
@@ -209,8 +209,8 @@ impl From<Order> for OrderDto {
     fn from(o: Order) -> Self {
         OrderDto {
             payment_status: o.payment_status().into(),
-            due: o.due(),
-            paid: o.paid(),
+            due: o.due,
+            paid: o.paid,
             id: o.id,
             order_id: o.id,
             number: o.number,

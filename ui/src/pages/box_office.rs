@@ -56,10 +56,10 @@ fn cart_ctx(c: &parterre_core::sales::Cart) -> minijinja::Value {
         .items
         .iter()
         .map(|i| {
-            context! { id => i.id, kind => i.kind, label => i.label, seat => i.seat, unit_cents => i.unit.0, discount_cents => i.discount.0, quantity => i.quantity }
+            context! { id => i.id, kind => i.kind, label => i.label, seat => i.seat, unit_cents => i.unit.as_cents(), discount_cents => i.discount.as_cents(), quantity => i.quantity }
         })
         .collect();
-    context! { id => c.id, items, amount_due_cents => c.amount_due.0, expires_at => c.expires_at, promo_code => c.promo_code }
+    context! { id => c.id, items, amount_due_cents => c.amount_due.as_cents(), expires_at => c.expires_at, promo_code => c.promo_code }
 }
 
 async fn open_cart(state: &SharedState, id: Option<i64>) -> Option<parterre_core::sales::Cart> {
@@ -106,7 +106,7 @@ async fn categories(state: &SharedState, p: &Performance) -> AppResult<Vec<minij
         .await
         .map_err(page_err)?
         .into_iter()
-        .map(|sp| context! { id => sp.price_category_id, name => sp.name, cents => sp.amount.0 })
+        .map(|sp| context! { id => sp.price_category_id, name => sp.name, cents => sp.amount.as_cents() })
         .collect())
 }
 
@@ -450,7 +450,7 @@ async fn order_page(State(state): State<SharedState>, user: PageUser, Path(id): 
             .await
             .map_err(page_err)?;
         tickets.push(context! {
-            number => t.number, status => t.status, cents => t.amount.0,
+            number => t.number, status => t.status, cents => t.amount.as_cents(),
             label => format!("{} — {}", p.show_name, time::display_paris(p.starts_at)),
             seat => t.seat.as_ref().map(|(_, r, n)| format!("Rang {r} n° {n}")).unwrap_or_else(|| "Placement libre".into()),
         });
@@ -459,13 +459,13 @@ async fn order_page(State(state): State<SharedState>, user: PageUser, Path(id): 
     let pays: Vec<_> = o
         .payments
         .iter()
-        .map(|p| context! { method => methods.iter().find(|m| m.code == p.method).map(|m| m.name.clone()).unwrap_or(p.method.clone()), cents => p.amount.0 })
+        .map(|p| context! { method => methods.iter().find(|m| m.code == p.method).map(|m| m.name.clone()).unwrap_or(p.method.clone()), cents => p.amount.as_cents() })
         .collect();
     page(
         &user,
         AREA,
         "box_office/order.html",
-        context! { o => context! { id => o.id, number => o.number, status => o.status }, tickets, payments => pays, paid => o.paid().0, due => o.due().0 },
+        context! { o => context! { id => o.id, number => o.number, status => o.status }, tickets, payments => pays, paid => o.paid.as_cents(), due => o.due.as_cents() },
     )
 }
 

@@ -63,7 +63,7 @@ async fn prices_page(
                 .map(|t| {
                     grid.iter()
                         .find(|g| g.tier == *t && g.price_category_id == c.id)
-                        .map(|g| g.amount.0)
+                        .map(|g| g.amount.as_cents())
                 })
                 .collect();
             context! { id => c.id, name => c.name, needs_proof => c.needs_proof, cells }
@@ -76,7 +76,7 @@ async fn prices_page(
         .map(|p| {
             context! {
                 name => p.name, kind_label => catalog::label_of(catalog::PRODUCT_KINDS, &p.kind), size => p.size,
-                price => p.price.map(|m| m.0), reduced_price => p.reduced_price.map(|m| m.0), vat_rate_bp => p.vat_rate_bp,
+                price => p.price.map(|m| m.as_cents()), reduced_price => p.reduced_price.map(|m| m.as_cents()), vat_rate_bp => p.vat_rate_bp,
             }
         })
         .collect();

@@ -203,7 +203,7 @@ async fn price_rows(state: &SharedState, show: &shows::Show) -> AppResult<Vec<mi
         .await
         .map_err(page_err)?
         .into_iter()
-        .map(|p| context! { name => p.name, cents => p.amount.0, special => p.special })
+        .map(|p| context! { name => p.name, cents => p.amount.as_cents(), special => p.special })
         .collect())
 }
 

@@ -444,8 +444,8 @@ async fn the_box_office_screen_sells_a_party_with_split_payment_and_prints_ticke
         let html = b.get(&cart_url).send().await.unwrap().text().await.unwrap();
         assert!(html.contains("Total à payer"));
         let due = cart.amount_due;
-        let part = Money(1500);
-        let rest = Money(due.0 - part.0);
+        let part = Money::cents(1500);
+        let rest = Money::cents(due.as_cents() - part.as_cents());
         let r = b
             .post(app.url(&format!("/box-office/carts/{cart_id}/checkout")))
             .form(&[
