@@ -3,6 +3,7 @@
 
 mod api;
 mod helpers;
+mod hostile_http;
 mod pages;
 mod sales;
 mod warehouse;
