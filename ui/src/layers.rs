@@ -269,21 +269,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_panic_answers_500_in_our_shape_and_the_app_goes_on() {
-        let a = app(&HttpSettings::default());
-        let (s, h, body) = call(a.clone(), get_req("/api/v1/boom")).await;
-        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(h["content-type"].to_str().unwrap().starts_with("application/json"));
-        assert!(json(&body)["error"].as_str().unwrap().contains("erreur interne"));
-        assert!(!body.contains("boum"), "the panic message stays in the log");
-        let (s, h, body) = call(a.clone(), get_req("/box-office/boom")).await;
-        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
-        assert!(body.contains("Erreur 500"));
-        assert_eq!(call(a, get_req("/api/v1/log")).await.0, StatusCode::OK);
-    }
-
-    #[tokio::test]
     async fn a_slow_request_is_cut_off_and_a_full_server_refuses_at_once() {
         let settings = HttpSettings {
             request_timeout: Duration::from_millis(200),
@@ -331,10 +316,11 @@ mod tests {
         assert_eq!(h["x-request-id"].len(), 32, "an id is made when the client gives none");
     }
 
-    #[tokio::test]
-    async fn the_request_id_is_echoed_and_on_every_log_line() {
-        use std::sync::Mutex;
-        #[derive(Clone, Default)]
+    /// Everything logged in this test process (one global subscriber: scoped ones miss
+    /// callsites that tests on other threads met first).
+    fn log_sink() -> Arc<std::sync::Mutex<Vec<u8>>> {
+        use std::sync::{Mutex, OnceLock};
+        #[derive(Clone)]
         struct Sink(Arc<Mutex<Vec<u8>>>);
         impl std::io::Write for Sink {
             fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -345,33 +331,52 @@ mod tests {
                 Ok(())
             }
         }
-        let sink = Sink::default();
-        let writer = sink.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        static SINK: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+        SINK.get_or_init(|| {
+            let buf = Arc::new(Mutex::new(Vec::new()));
+            let writer = Sink(buf.clone());
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+            buf
+        })
+        .clone()
+    }
+
+    fn with_id(uri: &str, id: &str) -> axum::http::Request<Body> {
+        axum::http::Request::get(uri).header("x-request-id", id).body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panic_answers_500_and_is_logged_once_with_the_request_id() {
+        let sink = log_sink();
         let a = app(&HttpSettings::default());
-        let req = axum::http::Request::get("/api/v1/log")
-            .header("x-request-id", "caisse-2.42")
-            .body(Body::empty())
-            .unwrap();
-        let (_, h, _) = call(a.clone(), req).await;
+        let (s, h, body) = call(a.clone(), with_id("/api/v1/boom", "panique-api")).await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(h["content-type"].to_str().unwrap().starts_with("application/json"));
+        assert!(json(&body)["error"].as_str().unwrap().contains("erreur interne"));
+        assert!(!body.contains("boum"), "the panic message stays in the log");
+        let (s, h, body) = call(a.clone(), with_id("/box-office/boom", "panique-page")).await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(body.contains("Erreur 500"));
+        // The app goes on; the client's request id is echoed and on the handler's log line.
+        let (s, h, _) = call(a.clone(), with_id("/api/v1/log", "caisse-2.42")).await;
+        assert_eq!(s, StatusCode::OK);
         assert_eq!(h["x-request-id"], "caisse-2.42");
-        let hostile = axum::http::Request::get("/api/v1/boom")
-            .header("x-request-id", "x".repeat(5000))
-            .body(Body::empty())
-            .unwrap();
-        let (_, h, _) = call(a, hostile).await;
+        let hostile = "x".repeat(5000);
+        let (_, h, _) = call(a, with_id("/api/v1/boom", &hostile)).await;
         let made = h["x-request-id"].to_str().unwrap().to_string();
         assert_eq!(made.len(), 32, "an implausible id is replaced");
-        let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-        let line = log.lines().find(|l| l.contains("dans le traitement")).expect("handler line");
-        assert!(line.contains("caisse-2.42"), "{log}");
-        let panics: Vec<_> = log.lines().filter(|l| l.contains("paniqué")).collect();
-        assert_eq!(panics.len(), 1, "the panic is logged once: {log}");
-        assert!(panics[0].contains(&made) && panics[0].contains("boum"), "{log}");
+        let log = String::from_utf8(sink.lock().unwrap().clone()).unwrap();
+        let lines = |id: &str, text: &str| log.lines().filter(|l| l.contains(&format!("id={id} ")) && l.contains(text)).count();
+        assert_eq!(lines("caisse-2.42", "dans le traitement"), 1, "{log}");
+        for id in ["panique-api", "panique-page", made.as_str()] {
+            assert_eq!(lines(id, "paniqué"), 1, "each panic is logged once, with its request id: {log}");
+        }
+        assert!(!log.contains(&hostile));
     }
 }
