@@ -208,10 +208,7 @@ impl Store {
     /// The same store with a hashing pool of its own (tests that flood one app must not
     /// starve the others running in the same process).
     pub fn with_own_hashing(mut self) -> Self {
-        self.hashing = crate::auth::hashing::HashPool::new(
-            crate::auth::hashing::HASHING_THREADS,
-            crate::auth::hashing::MAX_WAITING,
-        );
+        self.hashing = crate::auth::hashing::HashPool::new(crate::auth::hashing::HASHING_THREADS, crate::auth::hashing::MAX_WAITING);
         self
     }
 

@@ -144,9 +144,7 @@ where
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(AppError::api(e.status(), "corps de requête trop volumineux"))
-            }
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::api(e.status(), "corps de requête trop volumineux")),
             Err(e) => Err(AppError::api(e.status(), format!("corps JSON invalide : {}", e.body_text()))),
         }
     }
@@ -179,7 +177,8 @@ pub fn document_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
             r.entry("400".into())
                 .or_insert_with(|| error("paramètre de chemin ou de requête invalide, ou corps JSON illisible"));
             if with_body {
-                r.entry("413".into()).or_insert_with(|| error("corps de requête trop volumineux (1 Mio par défaut)"));
+                r.entry("413".into())
+                    .or_insert_with(|| error("corps de requête trop volumineux (1 Mio par défaut)"));
                 r.entry("415".into()).or_insert_with(|| error("corps attendu en application/json"));
             }
             r.entry("503".into())

@@ -137,7 +137,10 @@ mod tests {
     use tower::ServiceExt;
 
     async fn call(app: Router, uri: &str) -> (StatusCode, String, String) {
-        let r = app.oneshot(axum::http::Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+        let r = app
+            .oneshot(axum::http::Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         let status = r.status();
         let ct = r
             .headers()
@@ -183,6 +186,9 @@ mod tests {
     fn details_are_clipped() {
         let long = format!("Invalid URL: {}", "x".repeat(10_000));
         assert!(detail(&long).chars().count() <= 101);
-        assert_eq!(detail("Failed to deserialize query string: days: invalid digit"), "days: invalid digit");
+        assert_eq!(
+            detail("Failed to deserialize query string: days: invalid digit"),
+            "days: invalid digit"
+        );
     }
 }

@@ -190,7 +190,10 @@ async fn time_limit(limit: std::time::Duration, req: Request, next: Next) -> Res
             let mut res = error_for(
                 surface,
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("délai dépassé : le serveur n'a pas pu répondre en {} s ; réessayez", limit.as_secs()),
+                format!(
+                    "délai dépassé : le serveur n'a pas pu répondre en {} s ; réessayez",
+                    limit.as_secs()
+                ),
             )
             .into_response();
             res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -241,15 +244,21 @@ mod tests {
         let r = Router::new()
             .route("/api/v1/boom", get(boom))
             .route("/box-office/boom", get(boom_formatted))
-            .route("/api/v1/slow", get(|| async {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                "lent"
-            }))
+            .route(
+                "/api/v1/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "lent"
+                }),
+            )
             .route("/api/v1/echo", post(|body: String| async move { body.len().to_string() }))
-            .route("/api/v1/log", get(|| async {
-                tracing::info!("dans le traitement");
-                "ok"
-            }));
+            .route(
+                "/api/v1/log",
+                get(|| async {
+                    tracing::info!("dans le traitement");
+                    "ok"
+                }),
+            );
         apply(r, settings)
     }
 
@@ -303,7 +312,9 @@ mod tests {
         assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(h["allow"], "GET,HEAD");
         assert!(json(&body)["error"].as_str().unwrap().contains("méthode DELETE non permise"));
-        let big = axum::http::Request::post("/api/v1/echo").body(Body::from("x".repeat(5000))).unwrap();
+        let big = axum::http::Request::post("/api/v1/echo")
+            .body(Body::from("x".repeat(5000)))
+            .unwrap();
         let (s, _, body) = call(a.clone(), big).await;
         assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
         assert!(json(&body)["error"].as_str().unwrap().contains("trop volumineux"));
@@ -347,7 +358,10 @@ mod tests {
     }
 
     fn with_id(uri: &str, id: &str) -> axum::http::Request<Body> {
-        axum::http::Request::get(uri).header("x-request-id", id).body(Body::empty()).unwrap()
+        axum::http::Request::get(uri)
+            .header("x-request-id", id)
+            .body(Body::empty())
+            .unwrap()
     }
 
     #[tokio::test]

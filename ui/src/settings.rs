@@ -110,7 +110,10 @@ mod tests {
         assert_eq!(s.request_timeout, Duration::from_secs(90));
         assert_eq!(s.max_in_flight, DEFAULT_MAX_IN_FLIGHT, "0 is not a limit: the default stays");
         assert!(s.cookie_attributes("/", "Lax").ends_with("; Secure"));
-        assert_eq!(HttpSettings::load(None).cookie_attributes("/login", "Strict"), "; Path=/login; HttpOnly; SameSite=Strict");
+        assert_eq!(
+            HttpSettings::load(None).cookie_attributes("/login", "Strict"),
+            "; Path=/login; HttpOnly; SameSite=Strict"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -139,7 +139,7 @@ mod tests {
             }
         }
         assert!(peak.load(Ordering::SeqCst) <= 2, "never more than 2 at once");
-        assert!(done >= 2 && done <= 5, "{done} ran");
+        assert!((2..=5).contains(&done), "{done} ran");
         assert_eq!(done + busy, 20);
         assert_eq!(pool.in_flight(), 0, "every place is given back");
         // Once the queue is empty, work is accepted again.

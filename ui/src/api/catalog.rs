@@ -3,8 +3,8 @@
 use super::dto::*;
 use crate::auth::ApiUser;
 use crate::error::{ApiJson, AppError, AppResult};
-use crate::SharedState;
 use crate::extract::{Path, Query};
+use crate::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

@@ -135,17 +135,17 @@ pub(super) async fn login(
                 state.http.cookie_attributes("/", "Lax"),
                 sessions::SESSION_HOURS * 3600
             );
-            let used = format!("{LOGIN_CSRF_COOKIE}={}; Max-Age=0", state.http.cookie_attributes("/login", "Strict"));
+            let used = format!(
+                "{LOGIN_CSRF_COOKIE}={}; Max-Age=0",
+                state.http.cookie_attributes("/login", "Strict")
+            );
             let mut res = Redirect::to(&next).into_response();
             res.headers_mut().append(header::SET_COOKIE, set.parse().map_err(|_| internal())?);
             res.headers_mut().append(header::SET_COOKIE, used.parse().map_err(|_| internal())?);
             Ok(res)
         }
         Err(CoreError::BadCredentials) => again(StatusCode::UNAUTHORIZED, "Identifiant ou mot de passe incorrect."),
-        Err(CoreError::Busy(_)) => again(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Serveur occupé : réessayez dans un instant.",
-        ),
+        Err(CoreError::Busy(_)) => again(StatusCode::SERVICE_UNAVAILABLE, "Serveur occupé : réessayez dans un instant."),
         Err(e) => Err(page_err(e)),
     }
 }
@@ -162,7 +162,11 @@ fn capitalised(s: &str) -> String {
     }
 }
 
-pub(super) async fn logout(State(state): State<SharedState>, user: PageUser, Form(fields): Form<Vec<(String, String)>>) -> AppResult<Response> {
+pub(super) async fn logout(
+    State(state): State<SharedState>,
+    user: PageUser,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     user.check_csrf(FormData(fields).csrf())?;
     sessions::delete_session(&state.store, &user.user.actor(), &user.cookie)
         .await

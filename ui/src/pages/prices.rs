@@ -3,8 +3,8 @@
 use super::{done, page_err, FormData};
 use crate::auth::PageUser;
 use crate::error::{AppError, AppResult};
-use crate::SharedState;
 use crate::extract::{Path, Query};
+use crate::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;

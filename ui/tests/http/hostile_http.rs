@@ -59,11 +59,22 @@ async fn every_answer_carries_the_security_headers_and_a_request_id() {
     for db in apps().await {
         let app = TestApp::spawn(db).await;
         let c = anonymous();
-        for path in ["/login", "/static/app.css", "/api/v1/halls", "/api/v1/nope", "/nope", "/api/openapi.json", "/"] {
+        for path in [
+            "/login",
+            "/static/app.css",
+            "/api/v1/halls",
+            "/api/v1/nope",
+            "/nope",
+            "/api/openapi.json",
+            "/",
+        ] {
             let r = c.get(app.url(path)).send().await.unwrap();
             let h = r.headers();
             let csp = h["content-security-policy"].to_str().unwrap();
-            assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+            assert!(
+                csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+                "{path}: {csp}"
+            );
             assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
             assert_eq!(h["x-frame-options"], "DENY", "{path}");
             assert_eq!(h["referrer-policy"], "same-origin", "{path}");
@@ -81,7 +92,13 @@ async fn every_answer_carries_the_security_headers_and_a_request_id() {
         assert_ne!(r.headers()["x-request-id"], "a b\"<script>");
         // No inline style or script in our pages: the policy allows only our own files.
         let admin = app.browser("admin", &app.admin_password).await;
-        for path in ["/login", "/", "/box-office/performances/1", "/admin/performances/1/plan", "/admin/shows"] {
+        for path in [
+            "/login",
+            "/",
+            "/box-office/performances/1",
+            "/admin/performances/1/plan",
+            "/admin/shows",
+        ] {
             let html = admin.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             for bad in ["style=\"", "<style", "<script>", "onclick=", "javascript:"] {
                 assert!(!html.contains(bad), "{path} holds {bad}");
@@ -130,6 +147,19 @@ async fn malformed_parameters_methods_paths_and_bodies_answer_in_the_json_error_
             .await
             .unwrap();
         json_error(r, 400).await;
+        // The API document says so on every operation.
+        let doc: serde_json::Value = c.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for code in ["400", "503"] {
+                    let schema = &op["responses"][code]["content"]["application/json"]["schema"]["$ref"];
+                    assert_eq!(schema, "#/components/schemas/ErrorBody", "{method} {path} {code}");
+                }
+                if op.get("requestBody").is_some() {
+                    assert!(op["responses"]["413"].is_object(), "{method} {path} 413");
+                }
+            }
+        }
         // Pages answer the same mistakes with the French error page.
         let admin = app.browser("admin", &app.admin_password).await;
         let r = admin.get(app.url("/box-office/orders/abc")).send().await.unwrap();
@@ -329,7 +359,13 @@ async fn the_login_form_needs_its_csrf_token_and_next_stays_on_this_site() {
             .await
             .unwrap();
         assert_eq!(r.status(), 403);
-        assert!(r.headers().get("set-cookie").unwrap().to_str().unwrap().starts_with("parterre_login="));
+        assert!(r
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("parterre_login="));
         let (cookie, _) = login_form(&c, &app.url("/login")).await;
         let (_, other_token) = login_form(&c, &app.url("/login")).await;
         let r = c
@@ -355,7 +391,14 @@ async fn the_login_form_needs_its_csrf_token_and_next_stays_on_this_site() {
             assert_eq!(r.status(), 303, "{next:?}");
             assert_eq!(r.headers()["location"], to, "{next:?}");
         }
-        let page = c.get(app.url("/login?next=%2F%5Cevil.example%2F")).send().await.unwrap().text().await.unwrap();
+        let page = c
+            .get(app.url("/login?next=%2F%5Cevil.example%2F"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(page.contains("name=\"next\" value=\"&#x2f;\""), "{page}");
         app.stop().await;
     }
@@ -368,7 +411,10 @@ async fn cookies_are_secure_when_served_over_tls() {
         let c = anonymous();
         let r = c.get(app.url("/login")).send().await.unwrap();
         let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
-        assert!(set.contains("; Secure") && set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+        assert!(
+            set.contains("; Secure") && set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
         let r = app
             .post_login(&c, &[("login", "admin"), ("password", app.admin_password.as_str())])
             .await;
@@ -380,7 +426,10 @@ async fn cookies_are_secure_when_served_over_tls() {
             .map(|v| v.to_str().unwrap().to_string())
             .find(|v| v.starts_with("parterre_session="))
             .unwrap();
-        assert!(session.contains("; Secure") && session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+        assert!(
+            session.contains("; Secure") && session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+            "{session}"
+        );
         app.stop().await;
     }
     // Without TLS (the default), no `Secure`: the browser would drop the cookie over http.
