@@ -51,6 +51,9 @@ pub enum CoreError {
     /// The thing existed but is gone (an expired cart).
     #[error("{0}")]
     Gone(String),
+    /// The server is at its limit for this kind of work (password checks…): try again shortly.
+    #[error("{0}")]
+    Busy(String),
     /// The actor lacks a permission.
     #[error("permission « {0} » requise")]
     Forbidden(String),

@@ -98,6 +98,8 @@ pub struct Store {
     alloc_cache: Arc<std::sync::RwLock<std::collections::HashMap<i64, Arc<Vec<crate::seating::PlanSeat>>>>>,
     /// Reference data read by every sale.
     memo: Arc<crate::memo::Memo>,
+    /// Where password hashes run (bounded; the process-wide pool unless a test isolates it).
+    hashing: Arc<crate::auth::hashing::HashPool>,
 }
 
 /// The connections of each backend.
@@ -179,6 +181,7 @@ impl Store {
             seat_cache: Default::default(),
             alloc_cache: Default::default(),
             memo: Default::default(),
+            hashing: crate::auth::hashing::HashPool::global(),
         })
     }
 
@@ -195,6 +198,18 @@ impl Store {
             Ok(url) if !url.trim().is_empty() => Self::open(url.trim()).await,
             _ => Self::open_data_dir(data).await,
         }
+    }
+
+    /// The bounded pool password hashes run on.
+    pub fn hashing(&self) -> &Arc<crate::auth::hashing::HashPool> {
+        &self.hashing
+    }
+
+    /// The same store with a hashing pool of its own (tests that flood one app must not
+    /// starve the others running in the same process).
+    pub fn with_own_hashing(mut self) -> Self {
+        self.hashing = crate::auth::hashing::HashPool::new(crate::auth::hashing::HASHING_THREADS, crate::auth::hashing::MAX_WAITING);
+        self
     }
 
     /// The reference-data cache.

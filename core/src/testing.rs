@@ -87,7 +87,7 @@ impl TestDb {
 
     /// Opens the store on this database.
     pub async fn open(&self) -> Result<Store> {
-        Store::open(&self.url).await
+        Ok(Store::open(&self.url).await?.with_own_hashing())
     }
 
     /// Drops the database and its folder.

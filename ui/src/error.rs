@@ -64,6 +64,7 @@ impl AppError {
             CoreError::Gone(_) => (StatusCode::GONE, None),
             CoreError::BadCredentials => (StatusCode::UNAUTHORIZED, None),
             CoreError::Forbidden(_) => (StatusCode::FORBIDDEN, None),
+            CoreError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
             CoreError::Database(_) | CoreError::Migration(_) | CoreError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
         };
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -143,7 +144,45 @@ where
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::api(e.status(), "corps de requête trop volumineux")),
             Err(e) => Err(AppError::api(e.status(), format!("corps JSON invalide : {}", e.body_text()))),
+        }
+    }
+}
+
+/// Adds to every operation of the API document the errors any route may answer, whatever its
+/// handler says: 400 (malformed path or query parameter, bad JSON), 413 and 415 (body too large,
+/// not JSON) where a body is read, 503 (server busy, request timeout). Each is the JSON error
+/// body ([`crate::api::dto::ErrorBody`]). Entries a handler documents itself are kept.
+pub fn document_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let error = |description: &str| -> RefOr<utoipa::openapi::Response> {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build(),
+        )
+    };
+    for item in openapi.paths.paths.values_mut() {
+        for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
+            .into_iter()
+            .flatten()
+        {
+            let with_body = op.request_body.is_some();
+            let r = &mut op.responses.responses;
+            r.entry("400".into())
+                .or_insert_with(|| error("paramètre de chemin ou de requête invalide, ou corps JSON illisible"));
+            if with_body {
+                r.entry("413".into())
+                    .or_insert_with(|| error("corps de requête trop volumineux (1 Mio par défaut)"));
+                r.entry("415".into()).or_insert_with(|| error("corps attendu en application/json"));
+            }
+            r.entry("503".into())
+                .or_insert_with(|| error("serveur occupé ou délai dépassé : réessayez"));
         }
     }
 }

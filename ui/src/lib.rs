@@ -8,7 +8,10 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod extract;
+pub mod layers;
 pub mod pages;
+pub mod settings;
 pub mod templates;
 pub mod tickets;
 
@@ -35,6 +38,8 @@ pub struct AppState {
     pub data_dir: Option<PathBuf>,
     /// The background pipeline's handle (a query waits for it to catch up first).
     pub pipeline: parterre_pipelines::pipeline::Follow,
+    /// The HTTP server's limits and cookie policy.
+    pub http: settings::HttpSettings,
 }
 
 impl AppState {
@@ -65,6 +70,7 @@ pub fn state_with_data(store: Store, cart_ttl: i64, data_dir: Option<PathBuf>) -
         templates: templates::Templates::new(),
         throttle: Mutex::new(LoginThrottle::new()),
         cart_ttl,
+        http: settings::HttpSettings::load(data_dir.as_deref()),
         data_dir,
         pipeline: Default::default(),
     })
@@ -72,9 +78,11 @@ pub fn state_with_data(store: Store, cart_ttl: i64, data_dir: Option<PathBuf>) -
 
 /// The whole application: pages, API and OpenAPI document.
 pub fn router(state: SharedState) -> Router {
-    let (api_router, openapi) = api::router().split_for_parts();
+    let (api_router, mut openapi) = api::router().split_for_parts();
+    error::document_common_errors(&mut openapi);
     let openapi_json = openapi.to_pretty_json().unwrap_or_else(|_| "{}".into());
-    Router::new()
+    let http = state.http.clone();
+    let app = Router::new()
         .merge(pages::router())
         .merge(api_router)
         .route(
@@ -85,12 +93,15 @@ pub fn router(state: SharedState) -> Router {
             }),
         )
         .fallback(error::not_found)
-        .with_state(state)
+        .with_state(state);
+    layers::apply(app, &http)
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api::router().split_for_parts().1
+    let mut doc = api::router().split_for_parts().1;
+    error::document_common_errors(&mut doc);
+    doc
 }
 
 /// Serves the application on `listener` until `shutdown` completes.
@@ -138,7 +149,7 @@ pub async fn serve_with(
         .data_dir
         .clone()
         .map(|data| tokio::spawn(run_pipeline(state.store.clone(), data, state.pipeline.clone())));
-    let app = router(state);
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
     if let Some(p) = pipeline {

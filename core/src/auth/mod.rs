@@ -5,6 +5,7 @@
 //! and session ids are stored only as SHA-256 hashes.
 
 pub mod audit;
+pub mod hashing;
 pub mod permissions;
 pub mod roles;
 pub mod sessions;

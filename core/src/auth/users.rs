@@ -51,29 +51,49 @@ impl AuthUser {
 /// Minimum password length.
 pub const MIN_PASSWORD_LEN: usize = 8;
 
-/// Hashes a password with argon2id (off the async executor).
+/// Longest login name the login form accepts; longer ones are refused before any hashing,
+/// audit row or throttle entry.
+pub const MAX_LOGIN_CHARS: usize = 64;
+/// Longest password accepted, in bytes.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Hashes a password with argon2id, on the process-wide hashing pool (off the async executor).
 pub async fn hash_password(password: &str) -> Result<String> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| CoreError::Internal(format!("hachage du mot de passe : {e}")))
-    })
-    .await
-    .map_err(|e| CoreError::Internal(e.to_string()))?
+    super::hashing::HashPool::global()
+        .run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| CoreError::Internal(format!("hachage du mot de passe : {e}")))
+        })
+        .await?
 }
 
-async fn verify_password(password: &str, hash: &str) -> bool {
+async fn verify_password(store: &Store, password: &str, hash: &str) -> Result<bool> {
     let (password, hash) = (password.to_string(), hash.to_string());
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+    store
+        .hashing()
+        .run(move || {
+            PasswordHash::new(&hash)
+                .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+                .unwrap_or(false)
+        })
+        .await
+}
+
+/// Refuses a login name or password too long to be real. Callers check this first, before
+/// throttling, hashing or auditing anything about the attempt.
+pub fn check_login_input(login: &str, password: &str) -> Result<()> {
+    let mut e = FieldErrors::new();
+    if login.trim().chars().count() > MAX_LOGIN_CHARS {
+        e.add("login", format!("identifiant trop long ({MAX_LOGIN_CHARS} caractères au plus)"));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        e.add("password", format!("mot de passe trop long ({MAX_PASSWORD_BYTES} octets au plus)"));
+    }
+    e.into_result()
 }
 
 fn validate(login: &str, display_name: &str, password: Option<&str>) -> Result<()> {
@@ -86,7 +106,9 @@ fn validate(login: &str, display_name: &str, password: Option<&str>) -> Result<(
         e.add("display_name", "nom obligatoire");
     }
     if let Some(p) = password {
-        if p.chars().count() < MIN_PASSWORD_LEN {
+        if p.len() > MAX_PASSWORD_BYTES {
+            e.add("password", format!("mot de passe trop long ({MAX_PASSWORD_BYTES} octets au plus)"));
+        } else if p.chars().count() < MIN_PASSWORD_LEN {
             e.add(
                 "password",
                 format!("mot de passe trop court ({MIN_PASSWORD_LEN} caractères au moins)"),
@@ -302,8 +324,10 @@ pub async fn auth_user(store: &Store, id: i64) -> Result<Option<AuthUser>> {
     Ok(value)
 }
 
-/// Checks a login and password. Failures are audited; the caller throttles.
+/// Checks a login and password. Failures are audited; the caller throttles. Over-long input
+/// is refused first ([`check_login_input`]), with nothing hashed or written.
 pub async fn verify_login(store: &Store, login: &str, password: &str) -> Result<AuthUser> {
+    check_login_input(login, password)?;
     let row: Option<(i64, String, i64)> = db::query_as("SELECT id, password_hash, active FROM users WHERE login = $1")
         .bind(login.trim())
         .fetch_optional(store.pool())
@@ -314,7 +338,7 @@ pub async fn verify_login(store: &Store, login: &str, password: &str) -> Result<
         "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
         0,
     ));
-    let ok = verify_password(password, &hash).await;
+    let ok = verify_password(store, password, &hash).await?;
     if ok && flag(active) {
         if let Some(u) = auth_user(store, id).await? {
             return Ok(u);

@@ -3,8 +3,9 @@
 use super::dto::*;
 use crate::auth::ApiUser;
 use crate::error::{ApiJson, AppError, AppResult};
+use crate::extract::{Path, Query};
 use crate::SharedState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use parterre_core::auth::permissions::{CATALOG_EDIT, CATALOG_READ};

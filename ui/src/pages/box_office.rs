@@ -6,8 +6,9 @@
 use super::{done, page, page_err, page_with_status, FormData};
 use crate::auth::{urlencode, PageUser};
 use crate::error::{AppError, AppResult};
+use crate::extract::{Path, Query};
 use crate::SharedState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

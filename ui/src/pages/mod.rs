@@ -1,37 +1,36 @@
 //! Server-rendered pages: login, the page shell with its navigation, and the admin screens.
-//! Every route checks its permission; every form carries the session's CSRF token.
+//! Every route checks its permission; every form carries the session's CSRF token (the login
+//! form, before any session, a cookie's: see `login`).
 
 mod box_office;
 mod halls;
+mod login;
 mod performances;
 mod prices;
 mod shows;
 mod sql;
 mod users;
 
-use crate::auth::{PageUser, SESSION_COOKIE};
+use crate::auth::PageUser;
 use crate::error::{AppError, AppResult, Surface};
 use crate::templates::{render, AREAS};
 use crate::SharedState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use minijinja::{context, Value};
-use parterre_core::auth::{sessions, users as core_users};
 use parterre_core::db;
 use parterre_core::CoreError;
-use std::collections::HashMap;
-use std::time::Instant;
 
 /// The pages' routes.
 pub fn router() -> Router<SharedState> {
     let mut r = Router::new()
         .route("/healthz", get(healthz))
         .route("/static/app.css", get(css))
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
+        .route("/login", get(login::login_page).post(login::login))
+        .route("/logout", post(login::logout))
         .route("/", get(home));
     for (path, _, _) in AREAS {
         if !path.starts_with("/admin") && *path != "/box-office" {
@@ -124,78 +123,6 @@ async fn css() -> Response {
         include_str!("../../static/app.css"),
     )
         .into_response()
-}
-
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains("://") => n.to_string(),
-        _ => "/".to_string(),
-    }
-}
-
-async fn login_page(Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    let html = render(
-        "login.html",
-        context! { next => safe_next(q.get("next").map(String::as_str)), login => "" },
-    )?;
-    Ok(Html(html).into_response())
-}
-
-async fn login(State(state): State<SharedState>, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    let form = FormData(form);
-    let login = form.text("login");
-    let next = safe_next(form.get("next"));
-    let password = form
-        .0
-        .iter()
-        .find(|(k, _)| k == "password")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let again = |status: StatusCode, error: String| -> AppResult<Response> {
-        let html = render("login.html", context! { next => next.clone(), login => login.clone(), error })?;
-        Ok((status, Html(html)).into_response())
-    };
-    let key = login.to_lowercase();
-    let wait = state
-        .throttle
-        .lock()
-        .map_err(|_| AppError::page(StatusCode::INTERNAL_SERVER_ERROR, "verrou"))?
-        .wait(&key, Instant::now());
-    if let Some(w) = wait {
-        return again(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Trop d'essais infructueux : réessayez dans {} secondes.", w.as_secs().max(1)),
-        );
-    }
-    match core_users::verify_login(&state.store, &login, &password).await {
-        Ok(user) => {
-            if let Ok(mut t) = state.throttle.lock() {
-                t.succeeded(&key);
-            }
-            let cookie = sessions::create_session(&state.store, &user).await.map_err(page_err)?;
-            let set = format!(
-                "{SESSION_COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-                sessions::SESSION_HOURS * 3600
-            );
-            Ok(([(header::SET_COOKIE, set)], Redirect::to(&next)).into_response())
-        }
-        Err(CoreError::BadCredentials) => {
-            if let Ok(mut t) = state.throttle.lock() {
-                t.failed(&key, Instant::now());
-            }
-            again(StatusCode::UNAUTHORIZED, "Identifiant ou mot de passe incorrect.".into())
-        }
-        Err(e) => Err(page_err(e)),
-    }
-}
-
-async fn logout(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    user.check_csrf(FormData(form).csrf())?;
-    sessions::delete_session(&state.store, &user.user.actor(), &user.cookie)
-        .await
-        .map_err(page_err)?;
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
 }
 
 async fn home(State(state): State<SharedState>, user: PageUser) -> AppResult<Response> {

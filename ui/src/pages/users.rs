@@ -3,8 +3,9 @@
 use super::{done, page, page_err, page_with_status, FormData};
 use crate::auth::PageUser;
 use crate::error::AppResult;
+use crate::extract::{Path, Query};
 use crate::SharedState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;

@@ -17,6 +17,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: TestDb) -> TestApp {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    /// Same, with the app's state adjusted first (tighter HTTP limits, `Secure` cookies…).
+    pub async fn spawn_with(db: TestDb, adjust: impl FnOnce(&mut parterre_ui::AppState)) -> TestApp {
         let store = db.open().await.expect("store");
         let report = parterre_core::demo::load(&store, parterre_core::time::today_paris())
             .await
@@ -24,11 +29,12 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
-        let state = parterre_ui::state_with_data(
+        let mut state = parterre_ui::state_with_data(
             store.clone(),
             parterre_core::sales::cart_ttl_seconds(None),
             Some(db.data_dir.clone()),
         );
+        adjust(std::sync::Arc::get_mut(&mut state).expect("state not shared yet"));
         tokio::spawn(async move {
             parterre_ui::serve_with(state, listener, async {
                 let _ = rx.await;
@@ -64,14 +70,26 @@ impl TestApp {
     /// A browser (cookie jar, no automatic redirects) logged in as `login`.
     pub async fn browser(&self, login: &str, password: &str) -> Client {
         let c = Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
-        let r = c
-            .post(self.url("/login"))
-            .form(&[("login", login), ("password", password), ("next", "/")])
-            .send()
-            .await
-            .unwrap();
+        let r = self
+            .post_login(&c, &[("login", login), ("password", password), ("next", "/")])
+            .await;
         assert_eq!(r.status(), 303, "login of {login} failed");
         c
+    }
+
+    /// Posts the login form as a browser does: `GET /login` first, then the form with its
+    /// CSRF token and cookie (sent by hand, so `client` needs no cookie jar).
+    pub async fn post_login(&self, client: &Client, fields: &[(&str, &str)]) -> reqwest::Response {
+        let (cookie, token) = login_form(client, &self.url("/login")).await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", token.as_str()));
+        client
+            .post(self.url("/login"))
+            .header("cookie", cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn stop(mut self) {
@@ -93,6 +111,24 @@ pub async fn apps() -> Vec<TestDb> {
 /// A client that does not follow redirects and keeps no cookies.
 pub fn anonymous() -> Client {
     Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+/// The login form's CSRF cookie (`name=value`) and token.
+pub async fn login_form(client: &Client, url: &str) -> (String, String) {
+    let r = client.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 200, "GET /login");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("parterre_login="))
+        .and_then(|v| v.split(';').next())
+        .expect("the login page sets its CSRF cookie")
+        .to_string();
+    let html = r.text().await.unwrap();
+    let i = html.find("name=\"csrf\" value=\"").expect("login form has a CSRF field") + "name=\"csrf\" value=\"".len();
+    (cookie, html[i..i + 64].to_string())
 }
 
 /// The CSRF token of a page's first form.

@@ -3,6 +3,7 @@
 
 mod api;
 mod helpers;
+mod hostile_http;
 mod hostile_money;
 mod pages;
 mod sales;

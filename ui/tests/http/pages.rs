@@ -118,39 +118,24 @@ async fn wrong_passwords_are_refused_then_throttled_and_audited() {
     for db in apps().await {
         let app = TestApp::spawn(db).await;
         let c = anonymous();
-        let r = c
-            .post(app.url("/login"))
-            .form(&[("login", "admin"), ("password", "faux")])
-            .send()
-            .await
-            .unwrap();
+        let r = app.post_login(&c, &[("login", "admin"), ("password", "faux")]).await;
         assert_eq!(r.status(), 401);
         assert!(r.text().await.unwrap().contains("Identifiant ou mot de passe incorrect"));
         for _ in 0..3 {
-            c.post(app.url("/login"))
-                .form(&[("login", "admin"), ("password", "faux")])
-                .send()
-                .await
-                .unwrap();
+            app.post_login(&c, &[("login", "admin"), ("password", "faux")]).await;
         }
-        let r = c
-            .post(app.url("/login"))
-            .form(&[("login", "admin"), ("password", app.admin_password.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .post_login(&c, &[("login", "admin"), ("password", app.admin_password.as_str())])
+            .await;
         assert_eq!(r.status(), 429, "even the right password waits after repeated failures");
         assert!(r.text().await.unwrap().contains("réessayez dans"));
         let failed = parterre_core::auth::audit::recent(&app.store, Some("user"), 100).await.unwrap();
         assert!(failed.iter().filter(|e| e.action == "login.failed").count() >= 3);
         // Open redirects are refused: `next` must be a local path.
         let b = anonymous();
-        let r = b
-            .post(app.url("/login"))
-            .form(&[("login", "admin2"), ("password", "x"), ("next", "https://evil.example")])
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .post_login(&b, &[("login", "admin2"), ("password", "x"), ("next", "https://evil.example")])
+            .await;
         assert_eq!(r.status(), 401);
         app.stop().await;
     }
