@@ -17,6 +17,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: TestDb) -> TestApp {
+        Self::spawn_with(db, parterre_warehouse::Limits::from_env()).await
+    }
+
+    /// The app with the warehouse engine running within `limits`.
+    pub async fn spawn_with(db: TestDb, limits: parterre_warehouse::Limits) -> TestApp {
         let store = db.open().await.expect("store");
         let report = parterre_core::demo::load(&store, parterre_core::time::today_paris())
             .await
@@ -24,10 +29,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
-        let state = parterre_ui::state_with_data(
+        let state = parterre_ui::state_with_warehouse(
             store.clone(),
             parterre_core::sales::cart_ttl_seconds(None),
             Some(db.data_dir.clone()),
+            parterre_warehouse::Engine::new(limits),
         );
         tokio::spawn(async move {
             parterre_ui::serve_with(state, listener, async {

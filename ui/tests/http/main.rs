@@ -3,6 +3,7 @@
 
 mod api;
 mod helpers;
+mod hostile_warehouse;
 mod pages;
 mod sales;
 mod warehouse;
