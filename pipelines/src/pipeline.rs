@@ -201,10 +201,12 @@ impl Pipeline {
         if self.projected < self.log.checkpoint().last_seq {
             let mut pending = Vec::new();
             let projected = self.projected;
-            blocking(|| replay(self.log.dir(), self.log.checkpoint(), projected, |r| {
-                pending.push(r);
-                Ok(())
-            }))?;
+            blocking(|| {
+                replay(self.log.dir(), self.log.checkpoint(), projected, |r| {
+                    pending.push(r);
+                    Ok(())
+                })
+            })?;
             for chunk in pending.chunks(self.options.batch.max(1) as usize) {
                 blocking(|| self.project(chunk))?;
             }

@@ -10,6 +10,7 @@
 
 use datafusion::arrow::array::{Array, ArrayRef, Int64Array};
 use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::FieldRef;
 use datafusion::common::{DataFusionError, ExprSchema, Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::execution::context::SessionContext;
@@ -19,7 +20,6 @@ use datafusion::logical_expr::sort_properties::{ExprProperties, SortProperties};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
 };
-use datafusion::arrow::datatypes::FieldRef;
 use std::sync::Arc;
 
 /// Longest text value `repeat`, `lpad` and `rpad` may build (bytes, or characters for the pads).
@@ -156,7 +156,11 @@ impl Rule {
             }
             Rule::ListCount | Rule::ListResize if a.len() >= 2 => {
                 let n = Ints::of(&a[1])?;
-                let rows = if matches!(n, Ints::One(_)) { args.number_rows.max(1) } else { args.number_rows };
+                let rows = if matches!(n, Ints::One(_)) {
+                    args.number_rows.max(1)
+                } else {
+                    args.number_rows
+                };
                 list_sizes(name, (0..rows).map(|i| n.get(i).unwrap_or(0)))?;
             }
             Rule::Range if !a.is_empty() && a.len() <= 3 && args.arg_fields.iter().all(|f| is_integer(f.data_type())) => {

@@ -73,7 +73,10 @@ mod tests {
         assert!(decimals([999_999_999_999, -999_999_999_999].into_iter(), 12).is_ok());
         let e = decimals([1, 9_000_000_000_000_000].into_iter(), 12).unwrap_err().to_string();
         assert!(e.contains("90000000000000.00"), "{e}");
-        assert!(decimals([100_000].into_iter(), 5).is_err(), "a VAT rate of 1000 % does not fit DECIMAL(5,2)");
+        assert!(
+            decimals([100_000].into_iter(), 5).is_err(),
+            "a VAT rate of 1000 % does not fit DECIMAL(5,2)"
+        );
         assert!(fits(999_999_999_999, 12) && !fits(1_000_000_000_000, 12) && !fits(i64::MIN, 12));
     }
 }

@@ -81,7 +81,14 @@ pub fn tables_for(user: &AuthUser) -> Vec<Table> {
 
 /// Runs `sql` for `user` on this app's warehouse, within the engine's limits (memory, time,
 /// places in the queue), on the engine's threads.
-pub async fn run(state: &SharedState, user: &AuthUser, sql: &str, max_rows: usize, surface: Surface, target: &str) -> AppResult<QueryResult> {
+pub async fn run(
+    state: &SharedState,
+    user: &AuthUser,
+    sql: &str,
+    max_rows: usize,
+    surface: Surface,
+    target: &str,
+) -> AppResult<QueryResult> {
     let Some(dir) = state.warehouse_dir() else {
         return Err(warehouse_error(
             WarehouseError::Io("cet exécutable n'a pas d'entrepôt (dossier de données absent)".into()),
@@ -125,7 +132,15 @@ pub async fn run(state: &SharedState, user: &AuthUser, sql: &str, max_rows: usiz
               (status = 429, description = "Too many queries running (overall or for this user): try again in a moment", body = ErrorBody)))]
 pub async fn sql(State(state): State<SharedState>, user: ApiUser, ApiJson(req): ApiJson<SqlRequest>) -> AppResult<Json<SqlResponse>> {
     user.require(&state, WAREHOUSE_QUERY, "/api/v1/sql").await?;
-    let r = run(&state, &user.0, &req.query, req.max_rows.unwrap_or(MAX_ROWS), Surface::Api, "/api/v1/sql").await?;
+    let r = run(
+        &state,
+        &user.0,
+        &req.query,
+        req.max_rows.unwrap_or(MAX_ROWS),
+        Surface::Api,
+        "/api/v1/sql",
+    )
+    .await?;
     Ok(Json(SqlResponse {
         columns: r
             .columns

@@ -117,7 +117,11 @@ async fn queries_beyond_their_places_are_refused_and_a_timed_out_one_frees_its_p
         let (s, v) = long.await.unwrap();
         assert_eq!(s, 408, "{v}");
         assert!(error_text(&v).contains("temps imparti (3 s)"), "{v}");
-        assert!(started.elapsed() < Duration::from_secs(10), "stopped at the limit: {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "stopped at the limit: {:?}",
+            started.elapsed()
+        );
         // The endless query is stopped, not left running: the next one gets the place at once.
         let t = Instant::now();
         let (s, v) = sql(&app, &b, "SELECT 41 + 1").await;
