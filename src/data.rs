@@ -126,7 +126,7 @@ pub async fn pipeline(store: &Store, data: &Path, command: PipelineCommand) -> R
 
 /// Runs `parterre sql`: catches the warehouse up first when no pipeline is running, so the
 /// answer includes everything committed.
-pub async fn sql(data: &Path, query: &str, format: SqlFormat, max_rows: usize, timeout: u64) -> Result<()> {
+pub async fn sql(data: &Path, query: &str, format: SqlFormat, max_rows: usize, timeout: u64, memory_mb: usize) -> Result<()> {
     if data.join("parterre.db").exists() || std::env::var_os("PARTERRE_DATABASE_URL").is_some() {
         let store = Store::open_default(data).await.context("ouverture de la base")?;
         match open_pipeline(data, Options::default()).await {
@@ -138,7 +138,17 @@ pub async fn sql(data: &Path, query: &str, format: SqlFormat, max_rows: usize, t
         }
         store.close().await;
     }
-    let w = parterre_warehouse::Warehouse::open(&warehouse_dir(data)).await?;
+    let limits = parterre_warehouse::Limits {
+        memory_mb: memory_mb.max(1),
+        ..parterre_warehouse::Limits::from_env()
+    };
+    let w = parterre_warehouse::Warehouse::open_in(
+        &warehouse_dir(data),
+        parterre_warehouse::Warehouse::config(),
+        &limits.resources()?,
+        &parterre_warehouse::catalog::TABLES,
+    )
+    .await?;
     let opts = parterre_warehouse::QueryOptions {
         max_rows,
         timeout: Duration::from_secs(timeout),

@@ -94,6 +94,9 @@ enum Command {
         /// Seconds allowed.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+        /// Memory the query may use, in MiB (past it, operators spill to disk or the query is refused).
+        #[arg(long, env = "PARTERRE_WAREHOUSE_MEMORY_MB", default_value_t = 1024)]
+        memory_mb: usize,
     },
     /// Benchmarks on a local server with fresh databases.
     Bench {
@@ -293,9 +296,10 @@ async fn run(cli: Cli) -> Result<()> {
         format,
         max_rows,
         timeout,
+        memory_mb,
     } = &cli.command
     {
-        return data::sql(&cli.data, query, *format, *max_rows, *timeout).await;
+        return data::sql(&cli.data, query, *format, *max_rows, *timeout, *memory_mb).await;
     }
     let store = Store::open_default(&cli.data).await.context("ouverture de la base")?;
     match cli.command {

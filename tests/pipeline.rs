@@ -198,3 +198,83 @@ async fn logged_events_leave_the_outbox_after_the_retention_whatever_their_date(
     store.close().await;
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// An event whose amount does not fit DECIMAL(12,2) (9·10¹⁶ cents, the wrapped sums of the
+/// hostile tenders) stops the pipeline with the event named: nothing of its batch reaches the
+/// warehouse (not even the good event before it), the next step refuses again rather than
+/// skip it, and once the row is corrected the pipeline carries on with both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_money_value_beyond_decimal_12_2_stops_the_pipeline_and_nothing_of_its_batch_is_published() {
+    use parterre_core::events::Event;
+    use parterre_core::store::Change;
+    let data = scratch("unfit");
+    let store = Store::open_data_dir(&data).await.unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let demo = parterre_core::demo::load(&store, today).await.unwrap();
+    let season = parterre_core::catalog::seasons::find_season(&store, &demo.season)
+        .await
+        .unwrap()
+        .unwrap();
+    parterre_core::demo::sales::sell(&store, season.id, 0, 5, 7).await.unwrap();
+    let mut p = parterre_pipelines::Pipeline::open(&data, Default::default()).unwrap();
+    p.step(&store).await.unwrap();
+    let wh = data.join("warehouse");
+    let payments = |w: Warehouse| async move {
+        (
+            one(&w, "SELECT count(*) FROM fact_payment").await,
+            one(&w, "SELECT count(*) FROM events").await,
+        )
+    };
+    let before = payments(Warehouse::open(&wh).await.unwrap()).await;
+    let projected = p.projected();
+
+    let mut tx = store.write(&parterre_core::Actor::system()).await.unwrap();
+    for (id, cents) in [(900_001, 1_500), (900_002, 90_000_000_000_000_000)] {
+        tx.record(
+            Change::new("test.payment", "payment", id),
+            Some(Event::PaymentRecorded {
+                payment_id: id,
+                order_id: 1,
+                method: "card".into(),
+                amount_cents: cents,
+            }),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let bad_seq = outbox::last_seq(&store).await.unwrap();
+
+    for attempt in 0..2 {
+        let e = p.step(&store).await.unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("événement {bad_seq}")) && e.contains("payment_recorded") && e.contains("amount_cents"),
+            "attempt {attempt}: {e}"
+        );
+        assert_eq!(p.projected(), projected, "the checkpoint stays before the batch");
+        let now = payments(Warehouse::open(&wh).await.unwrap()).await;
+        assert_eq!(now, before, "attempt {attempt}: nothing of the batch is in the warehouse");
+    }
+
+    // The row is corrected (25.00 €): the pipeline goes on with both events.
+    parterre_core::db::query("UPDATE outbox SET payload = replace(payload, $1, $2) WHERE seq = $3")
+        .bind("90000000000000000")
+        .bind("2500")
+        .bind(bad_seq)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    p.step(&store).await.unwrap();
+    let w = Warehouse::open(&wh).await.unwrap();
+    assert_eq!(payments(Warehouse::open(&wh).await.unwrap()).await, (before.0 + 2, before.1 + 2));
+    let r = w
+        .query(
+            "SELECT CAST(sum(amount) AS VARCHAR) FROM fact_payment WHERE payment_id >= 900001",
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.rows[0][0], "40.00");
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&data);
+}

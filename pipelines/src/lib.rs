@@ -42,6 +42,26 @@ pub enum PipelineError {
     /// Another process runs the pipeline on this data folder.
     #[error("le pipeline tourne déjà sur ce dossier (verrou {0}) : arrêtez l'autre processus (parterre serve ?)")]
     Locked(String),
+    /// An event carries a value the warehouse cannot hold: the pipeline stops before it.
+    #[error(
+        "événement {seq} ({kind}, {event_id}) : {field} = {value} ne tient pas dans l'entrepôt \
+         ({column}) ; rien de son lot n'est publié, le pipeline reprendra à cet événement une fois \
+         la donnée corrigée"
+    )]
+    Unfit {
+        /// Outbox sequence number.
+        seq: i64,
+        /// Event id.
+        event_id: String,
+        /// Event kind.
+        kind: String,
+        /// The field.
+        field: String,
+        /// Its value (cents, or basis points).
+        value: i64,
+        /// The warehouse type it must fit.
+        column: String,
+    },
     /// Files could not be read or written.
     #[error("{0}")]
     Io(String),

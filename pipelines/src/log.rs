@@ -137,6 +137,11 @@ pub struct EventLog {
 }
 
 impl EventLog {
+    /// The log's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The checkpoint file.
     pub fn checkpoint_path(dir: &Path) -> PathBuf {
         dir.join("drain.json")

@@ -14,7 +14,7 @@
 //! One pipeline per data folder: it holds a lock on `events/.lock`.
 
 use crate::log::{read_json, replay, write_json_atomic, Checkpoint, EventLog, EventRecord};
-use crate::project::{event_batch, event_rows, State};
+use crate::project::{check_fits, event_batch, event_rows, State};
 use crate::{PipelineError, Result};
 use parterre_core::{outbox, Store};
 use parterre_warehouse::catalog::Table;
@@ -158,6 +158,10 @@ impl Pipeline {
     /// Applies `records` and writes what they changed, then the checkpoint.
     fn project(&mut self, records: &[EventRecord]) -> Result<()> {
         let Some(last) = records.last().map(|r| r.seq) else { return Ok(()) };
+        // Checked before anything changes: a refused event leaves state and files as they were.
+        for r in records {
+            check_fits(r)?;
+        }
         for r in records {
             self.state.apply(r);
         }
@@ -192,6 +196,21 @@ impl Pipeline {
                 self.log.checkpoint().last_seq
             )));
         }
+        // Events logged but not projected (a step that failed after logging them) come first,
+        // so that no later event is projected before them.
+        if self.projected < self.log.checkpoint().last_seq {
+            let mut pending = Vec::new();
+            let projected = self.projected;
+            blocking(|| {
+                replay(self.log.dir(), self.log.checkpoint(), projected, |r| {
+                    pending.push(r);
+                    Ok(())
+                })
+            })?;
+            for chunk in pending.chunks(self.options.batch.max(1) as usize) {
+                blocking(|| self.project(chunk))?;
+            }
+        }
         let mut moved = 0u64;
         loop {
             let after = self.log.checkpoint().last_seq;
@@ -203,6 +222,11 @@ impl Pipeline {
                 break;
             }
             let records: Vec<EventRecord> = rows.into_iter().map(|(seq, env)| EventRecord::from_outbox(seq, env)).collect();
+            // An event the warehouse cannot hold stays in the outbox, out of the log: the next
+            // step finds it again, and goes on once it has been corrected.
+            for r in &records {
+                check_fits(r)?;
+            }
             blocking(|| {
                 self.log.append(&records)?;
                 self.project(&records)
@@ -331,6 +355,7 @@ pub fn rebuild(data: &Path, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
         Ok(())
     };
     replay(&events, log.checkpoint(), 0, |r| {
+        check_fits(&r)?;
         state.apply(&r);
         buffer.push(r);
         done += 1;

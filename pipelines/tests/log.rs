@@ -163,7 +163,7 @@ fn segments_written_with_the_first_schema_still_read() {
     let path = dir.join(segment_name(1));
     let mut w = apache_avro::Writer::with_codec(&v1, std::fs::File::create(&path).unwrap(), apache_avro::Codec::Snappy).unwrap();
     for r in &records {
-        w.append(as_v1(apache_avro::to_value(r).unwrap())).unwrap();
+        w.append_value(as_v1(apache_avro::to_value(r).unwrap())).unwrap();
     }
     w.flush().unwrap();
     drop(w);

@@ -40,6 +40,8 @@ pub struct AppState {
     pub pipeline: parterre_pipelines::pipeline::Follow,
     /// The HTTP server's limits and cookie policy.
     pub http: settings::HttpSettings,
+    /// Where warehouse queries run: shared memory pool, query threads, places in the queue.
+    pub warehouse: parterre_warehouse::Engine,
 }
 
 impl AppState {
@@ -65,6 +67,16 @@ pub fn state_with_ttl(store: Store, cart_ttl: i64) -> SharedState {
 /// Builds the state with a data folder: [`serve_with`] then runs the event pipeline on it
 /// and the warehouse answers queries from it.
 pub fn state_with_data(store: Store, cart_ttl: i64, data_dir: Option<PathBuf>) -> SharedState {
+    state_with_warehouse(
+        store,
+        cart_ttl,
+        data_dir,
+        parterre_warehouse::Engine::new(parterre_warehouse::Limits::from_env()),
+    )
+}
+
+/// Builds the state with a data folder and the warehouse engine queries run on.
+pub fn state_with_warehouse(store: Store, cart_ttl: i64, data_dir: Option<PathBuf>, warehouse: parterre_warehouse::Engine) -> SharedState {
     Arc::new(AppState {
         store,
         templates: templates::Templates::new(),
@@ -73,6 +85,7 @@ pub fn state_with_data(store: Store, cart_ttl: i64, data_dir: Option<PathBuf>) -
         http: settings::HttpSettings::load(data_dir.as_deref()),
         data_dir,
         pipeline: Default::default(),
+        warehouse,
     })
 }
 

@@ -7,16 +7,22 @@
 //!
 //! Layout other tools rely on: `DIR/<table>/season=<YYYY-YYYY>/part-0.parquet` (Hive
 //! partitioning; `season` is the partition column, not stored in the files).
+//!
+//! User SQL runs within limits ([`limits`]: shared memory pool, places, its own threads;
+//! [`bounded`]: functions that could build huge values are checked first).
 
 pub mod bench;
+pub mod bounded;
 pub mod catalog;
 pub mod columns;
+pub mod limits;
 pub mod query;
 pub mod write;
 
 pub use datafusion;
 pub use datafusion::arrow;
 pub use datafusion::parquet;
+pub use limits::{Engine, Limits};
 pub use query::{QueryOptions, QueryResult, Warehouse};
 
 /// What can go wrong in the warehouse.
@@ -31,14 +37,39 @@ pub enum WarehouseError {
     /// The query ran past its time limit.
     #[error("la requête a dépassé le temps imparti ({0} s) : ajoutez un filtre ou une limite")]
     Timeout(u64),
+    /// The query needed more memory (or spill space) than the limit.
+    #[error("requête trop gourmande en mémoire (limite {limit}) : {detail}")]
+    Memory {
+        /// The limit, as people read it (`1 Go`).
+        limit: String,
+        /// What ran out.
+        detail: String,
+    },
+    /// Too many queries are running: try again in a moment.
+    #[error("trop de requêtes en cours : réessayez dans un instant ({0})")]
+    Busy(String),
     /// Reading or writing files.
     #[error("{0}")]
     Io(String),
+    /// A value does not fit its column (money beyond DECIMAL(12,2)…).
+    #[error("valeur hors limites pour la colonne {column} : {detail}")]
+    OutOfRange {
+        /// The column.
+        column: String,
+        /// The value and the limit.
+        detail: String,
+    },
 }
 
 impl From<datafusion::error::DataFusionError> for WarehouseError {
     fn from(e: datafusion::error::DataFusionError) -> Self {
-        WarehouseError::Sql(e.to_string())
+        match e.find_root() {
+            datafusion::error::DataFusionError::ResourcesExhausted(detail) => WarehouseError::Memory {
+                limit: "?".into(),
+                detail: detail.lines().next().unwrap_or_default().to_string(),
+            },
+            _ => WarehouseError::Sql(e.to_string()),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! limit and a time limit. User SQL runs here and nowhere else: never on the core database.
 
 use crate::catalog::{Table, TABLES};
+use crate::limits::{memory_label, Limits, Resources};
 use crate::{Result, WarehouseError};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -10,6 +11,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTableUrl};
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::Statement;
 use serde::Serialize;
@@ -57,10 +59,14 @@ pub struct QueryResult {
     pub truncated: bool,
 }
 
+/// Longest SQL text accepted (a literal in it is copied into every row of a batch).
+pub const MAX_SQL_BYTES: usize = 100_000;
+
 /// The warehouse, open for reading.
 pub struct Warehouse {
     ctx: SessionContext,
     root: PathBuf,
+    memory_bytes: usize,
 }
 
 impl std::fmt::Debug for Warehouse {
@@ -110,15 +116,23 @@ impl Warehouse {
         config
     }
 
-    /// Opens the warehouse folder `root` (a missing folder or table reads as empty).
+    /// Opens the warehouse folder `root` (a missing folder or table reads as empty), every
+    /// table, with a memory pool of its own sized by [`Limits::from_env`].
     pub async fn open(root: &Path) -> Result<Self> {
         Self::open_with(root, Self::config()).await
     }
 
     /// Opens with other session settings (benchmarks try them).
     pub async fn open_with(root: &Path, config: SessionConfig) -> Result<Self> {
-        let ctx = SessionContext::new_with_config(config);
-        for t in TABLES {
+        Self::open_in(root, config, &Limits::from_env().resources()?, &TABLES).await
+    }
+
+    /// Opens with `tables` only (the others do not exist for this session: a caller without
+    /// the right to read raw events gets no `events` table), on shared `resources`.
+    pub async fn open_in(root: &Path, config: SessionConfig, resources: &Resources, tables: &[Table]) -> Result<Self> {
+        let ctx = SessionContext::new_with_config_rt(config, resources.runtime_env()?);
+        crate::bounded::register(&ctx);
+        for t in TABLES.into_iter().filter(|t| tables.contains(t)) {
             let dir = root.join(t.name());
             if dir.is_dir() {
                 let abs = dir
@@ -138,7 +152,19 @@ impl Warehouse {
         Ok(Warehouse {
             ctx,
             root: root.to_path_buf(),
+            memory_bytes: resources.memory_bytes(),
         })
+    }
+
+    /// Names the memory limit in a refusal for lack of memory.
+    fn with_limit(&self, e: WarehouseError) -> WarehouseError {
+        match e {
+            WarehouseError::Memory { detail, .. } => WarehouseError::Memory {
+                limit: memory_label(self.memory_bytes),
+                detail,
+            },
+            e => e,
+        }
     }
 
     /// The DataFusion session (read-only use: tests, benchmarks, segments).
@@ -167,6 +193,7 @@ impl Warehouse {
         tokio::time::timeout(timeout, run)
             .await
             .map_err(|_| WarehouseError::Timeout(timeout.as_secs()))?
+            .map_err(|e| self.with_limit(e))
     }
 
     /// Runs one read-only statement within `options`' limits.
@@ -179,13 +206,21 @@ impl Warehouse {
         let run = async {
             let df = self.ctx.sql_with_options(sql, sql_options).await?;
             let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-            // One row more than allowed tells whether the result was cut.
-            let batches = df.limit(0, Some(options.max_rows + 1))?.collect().await?;
+            // One row more than allowed tells whether the result was cut. EXPLAIN must stay
+            // the root of its plan (a limit above it is an internal error): its few rows are
+            // cut after.
+            let explain = matches!(df.logical_plan(), LogicalPlan::Explain(_) | LogicalPlan::Analyze(_));
+            let batches = if explain {
+                df.collect().await?
+            } else {
+                df.limit(0, Some(options.max_rows + 1))?.collect().await?
+            };
             Ok::<_, WarehouseError>((schema, batches))
         };
         let (schema, batches) = tokio::time::timeout(options.timeout, run)
             .await
-            .map_err(|_| WarehouseError::Timeout(options.timeout.as_secs()))??;
+            .map_err(|_| WarehouseError::Timeout(options.timeout.as_secs()))?
+            .map_err(|e| self.with_limit(e))?;
         let mut rows = json_rows(&batches)?;
         let truncated = rows.len() > options.max_rows;
         rows.truncate(options.max_rows);
@@ -199,6 +234,12 @@ impl Warehouse {
 
 /// Refuses anything but one query (SELECT, WITH, VALUES, EXPLAIN, SHOW, DESCRIBE).
 pub fn check_read_only(sql: &str) -> Result<()> {
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(WarehouseError::Sql(format!(
+            "requête trop longue : {} octets (au plus {MAX_SQL_BYTES})",
+            sql.len()
+        )));
+    }
     let statements = DFParser::parse_sql(sql).map_err(|e| WarehouseError::Sql(e.to_string()))?;
     if statements.len() != 1 {
         return Err(WarehouseError::NotAQuery(format!(
@@ -220,6 +261,20 @@ pub fn check_read_only(sql: &str) -> Result<()> {
         },
         other => Err(WarehouseError::NotAQuery(first_words(&other.to_string()))),
     }
+}
+
+/// The tables a statement reads (not the names of its CTEs), lower-cased, without their
+/// catalogue and schema: what a permission on a table is checked against.
+pub fn tables_read(sql: &str) -> Result<Vec<String>> {
+    let statements = DFParser::parse_sql(sql).map_err(|e| WarehouseError::Sql(e.to_string()))?;
+    let mut out = Vec::new();
+    for s in &statements {
+        let (tables, _ctes) = datafusion::sql::resolve::resolve_table_references(s, true)?;
+        out.extend(tables.iter().map(|t| t.table().to_lowercase()));
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 fn first_words(s: &str) -> String {
@@ -345,5 +400,22 @@ mod tests {
             );
         }
         assert!(matches!(check_read_only("SELEC 1"), Err(WarehouseError::Sql(_))));
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    fn empty_root() -> PathBuf {
+        std::env::temp_dir().join(format!("parterre-wh-empty-{}", std::process::id()))
+    }
+
+    #[tokio::test]
+    async fn explain_shows_the_plan() {
+        let w = Warehouse::open(&empty_root()).await.unwrap();
+        let r = w.query("EXPLAIN SELECT count(*) FROM fact_ticket", QueryOptions::default()).await;
+        let r = r.unwrap();
+        assert_eq!(r.columns.len(), 2, "{:?}", r.columns);
     }
 }

@@ -21,6 +21,8 @@ pub const ACCOUNTING_READ: Permission = "accounting.read";
 pub const ACCOUNTING_CLOSE: Permission = "accounting.close";
 /// Querying the warehouse.
 pub const WAREHOUSE_QUERY: Permission = "warehouse.query";
+/// Reading the raw `events` table of the warehouse (every fact as logged, with its payload).
+pub const WAREHOUSE_EVENTS: Permission = "warehouse.events";
 /// Managing users, roles and reading the audit log.
 pub const ADMIN_USERS: Permission = "admin.users";
 
@@ -35,6 +37,7 @@ pub const PERMISSIONS: &[(Permission, &str)] = &[
     (ACCOUNTING_READ, "Consulter les états comptables"),
     (ACCOUNTING_CLOSE, "Clôturer les caisses et les périodes"),
     (WAREHOUSE_QUERY, "Interroger l'entrepôt de données"),
+    (WAREHOUSE_EVENTS, "Lire les événements bruts"),
     (ADMIN_USERS, "Gérer les utilisateurs, les profils et le journal d'audit"),
 ];
 

@@ -392,6 +392,33 @@ impl State {
     }
 }
 
+/// Refuses an event whose amounts do not fit the warehouse's columns (money is
+/// DECIMAL(12,2): at most 9,999,999,999.99 €; VAT rates DECIMAL(5,2)), naming it: the
+/// pipeline stops before it rather than write garbage, and carries on once it is fixed.
+pub fn check_fits(r: &EventRecord) -> crate::Result<()> {
+    use parterre_warehouse::columns::fits;
+    let fields: Vec<(&str, i64, u8)> = match &r.event {
+        Event::ShowCreated { vat_rate_bp, .. } => vec![("vat_rate_bp", *vat_rate_bp, 5)],
+        Event::OrderPlaced { total_cents, .. } => vec![("total_cents", *total_cents, 12)],
+        Event::TicketIssued {
+            amount_cents, vat_rate_bp, ..
+        } => vec![("amount_cents", *amount_cents, 12), ("vat_rate_bp", *vat_rate_bp, 5)],
+        Event::PaymentRecorded { amount_cents, .. } => vec![("amount_cents", *amount_cents, 12)],
+        _ => vec![],
+    };
+    match fields.into_iter().find(|(_, v, p)| !fits(*v, *p)) {
+        Some((field, value, precision)) => Err(crate::PipelineError::Unfit {
+            seq: r.seq,
+            event_id: r.event_id.clone(),
+            kind: r.event.kind().to_string(),
+            field: field.to_string(),
+            value,
+            column: format!("DECIMAL({precision},2)"),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Raw event rows of a batch of records, by season of their time.
 pub fn event_rows(records: &[EventRecord]) -> BTreeMap<String, Vec<&EventRecord>> {
     let mut out: BTreeMap<String, Vec<&EventRecord>> = BTreeMap::new();

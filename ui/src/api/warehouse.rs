@@ -7,8 +7,10 @@ use crate::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use parterre_core::auth::permissions::WAREHOUSE_QUERY;
-use parterre_warehouse::{QueryOptions, QueryResult, Warehouse, WarehouseError};
+use parterre_core::auth::permissions::{WAREHOUSE_EVENTS, WAREHOUSE_QUERY};
+use parterre_core::auth::AuthUser;
+use parterre_warehouse::catalog::{Table, TABLES};
+use parterre_warehouse::{QueryOptions, QueryResult, WarehouseError};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::ToSchema;
@@ -17,8 +19,6 @@ use utoipa::ToSchema;
 pub const MAX_ROWS: usize = 10_000;
 /// Longest a query waits for the pipeline to bring in what was committed before it.
 const CATCH_UP: Duration = Duration::from_secs(2);
-/// Time a query may take.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A query.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -58,36 +58,67 @@ pub fn warehouse_error(e: WarehouseError, surface: Surface) -> AppError {
         WarehouseError::Sql(_) => StatusCode::BAD_REQUEST,
         WarehouseError::NotAQuery(_) => StatusCode::UNPROCESSABLE_ENTITY,
         WarehouseError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+        WarehouseError::Memory { .. } | WarehouseError::OutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        WarehouseError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
         WarehouseError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(error = %e, "entrepôt");
+    }
     match surface {
         Surface::Api => AppError::api(status, e.to_string()),
         Surface::Page => AppError::page(status, e.to_string()),
     }
 }
 
-/// Runs `sql` on this app's warehouse.
-pub async fn run(state: &SharedState, sql: &str, max_rows: usize, surface: Surface) -> AppResult<QueryResult> {
+/// The tables `user` may read: the raw `events` only with `warehouse.events`.
+pub fn tables_for(user: &AuthUser) -> Vec<Table> {
+    TABLES
+        .into_iter()
+        .filter(|t| *t != Table::Events || user.can(WAREHOUSE_EVENTS))
+        .collect()
+}
+
+/// Runs `sql` for `user` on this app's warehouse, within the engine's limits (memory, time,
+/// places in the queue), on the engine's threads.
+pub async fn run(
+    state: &SharedState,
+    user: &AuthUser,
+    sql: &str,
+    max_rows: usize,
+    surface: Surface,
+    target: &str,
+) -> AppResult<QueryResult> {
     let Some(dir) = state.warehouse_dir() else {
         return Err(warehouse_error(
             WarehouseError::Io("cet exécutable n'a pas d'entrepôt (dossier de données absent)".into()),
             surface,
         ));
     };
+    // The raw events need a permission of their own; without it the table does not exist
+    // for this session either.
+    let read = parterre_warehouse::query::tables_read(sql).map_err(|e| warehouse_error(e, surface))?;
+    if read.iter().any(|t| t == Table::Events.name()) {
+        crate::auth::require(state, user, WAREHOUSE_EVENTS, target, surface).await?;
+    }
     // Everything committed before the query is in it: the pipeline is asked to catch up.
     if !state.pipeline.caught_up(&state.store, CATCH_UP).await {
         tracing::warn!("entrepôt en retard : requête sur les données déjà projetées");
     }
-    let w = Warehouse::open(&dir).await.map_err(|e| warehouse_error(e, surface))?;
-    w.query(
-        sql,
-        QueryOptions {
-            max_rows: max_rows.clamp(1, MAX_ROWS),
-            timeout: TIMEOUT,
-        },
-    )
-    .await
-    .map_err(|e| warehouse_error(e, surface))
+    let engine = &state.warehouse;
+    engine
+        .query(
+            &user.id.to_string(),
+            &dir,
+            &tables_for(user),
+            sql,
+            QueryOptions {
+                max_rows: max_rows.clamp(1, MAX_ROWS),
+                timeout: engine.limits().timeout,
+            },
+        )
+        .await
+        .map_err(|e| warehouse_error(e, surface))
 }
 
 /// Run a read-only SQL query on the warehouse.
@@ -95,12 +126,21 @@ pub async fn run(state: &SharedState, sql: &str, max_rows: usize, surface: Surfa
     responses((status = 200, description = "Columns and rows", body = SqlResponse),
               (status = 400, description = "SQL error (the engine's message)", body = ErrorBody),
               (status = 401, description = "Not authenticated", body = ErrorBody),
-              (status = 403, description = "Permission warehouse.query missing", body = ErrorBody),
-              (status = 408, description = "Time limit (30 s) exceeded", body = ErrorBody),
-              (status = 422, description = "Not a query (DDL, DML, SET…)", body = ErrorBody)))]
+              (status = 403, description = "Permission warehouse.query missing, or warehouse.events for the raw `events` table", body = ErrorBody),
+              (status = 408, description = "Time limit (30 s by default) exceeded: the query is stopped", body = ErrorBody),
+              (status = 422, description = "Not a query (DDL, DML, SET…), or more memory needed than the limit (1 GiB by default)", body = ErrorBody),
+              (status = 429, description = "Too many queries running (overall or for this user): try again in a moment", body = ErrorBody)))]
 pub async fn sql(State(state): State<SharedState>, user: ApiUser, ApiJson(req): ApiJson<SqlRequest>) -> AppResult<Json<SqlResponse>> {
     user.require(&state, WAREHOUSE_QUERY, "/api/v1/sql").await?;
-    let r = run(&state, &req.query, req.max_rows.unwrap_or(MAX_ROWS), Surface::Api).await?;
+    let r = run(
+        &state,
+        &user.0,
+        &req.query,
+        req.max_rows.unwrap_or(MAX_ROWS),
+        Surface::Api,
+        "/api/v1/sql",
+    )
+    .await?;
     Ok(Json(SqlResponse {
         columns: r
             .columns

@@ -2,7 +2,7 @@
 //! `warehouse.query`, with the tables and their columns beside the editor.
 
 use super::{page, page_with_status, FormData};
-use crate::api::warehouse::run;
+use crate::api::warehouse::{run, tables_for};
 use crate::auth::PageUser;
 use crate::error::{AppResult, Surface};
 use crate::SharedState;
@@ -13,7 +13,6 @@ use axum::routing::get;
 use axum::{Form, Router};
 use minijinja::context;
 use parterre_core::auth::permissions::WAREHOUSE_QUERY;
-use parterre_warehouse::catalog::TABLES;
 
 /// Rows shown on the page (the API and the CLI give more).
 const PAGE_ROWS: usize = 1_000;
@@ -29,8 +28,8 @@ pub(super) fn router() -> axum::Router<SharedState> {
     Router::new().route("/reports/sql", get(show).post(execute))
 }
 
-fn tables() -> Vec<minijinja::Value> {
-    TABLES
+fn tables(user: &PageUser) -> Vec<minijinja::Value> {
+    tables_for(&user.user)
         .iter()
         .map(|t| {
             let columns: Vec<String> = parterre_warehouse::query::table_schema(*t)
@@ -49,7 +48,7 @@ async fn show(State(state): State<SharedState>, user: PageUser) -> AppResult<Res
         &user,
         "/reports",
         "reports/sql.html",
-        context! { query => EXAMPLE, tables => tables() },
+        context! { query => EXAMPLE, tables => tables(&user) },
     )
 }
 
@@ -58,12 +57,12 @@ async fn execute(State(state): State<SharedState>, user: PageUser, Form(form): F
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let query = form.text("query");
-    match run(&state, &query, PAGE_ROWS, Surface::Page).await {
+    match run(&state, &user.user, &query, PAGE_ROWS, Surface::Page, "/reports/sql").await {
         Ok(r) => page(
             &user,
             "/reports",
             "reports/sql.html",
-            context! { query, tables => tables(), result => r, max => PAGE_ROWS },
+            context! { query, tables => tables(&user), result => r, max => PAGE_ROWS },
         ),
         Err(e) => {
             let status = e.status;
@@ -71,7 +70,7 @@ async fn execute(State(state): State<SharedState>, user: PageUser, Form(form): F
                 &user,
                 "/reports",
                 "reports/sql.html",
-                context! { query, tables => tables(), error => e.message },
+                context! { query, tables => tables(&user), error => e.message },
                 if status.is_server_error() {
                     StatusCode::INTERNAL_SERVER_ERROR
                 } else {

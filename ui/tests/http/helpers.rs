@@ -17,11 +17,20 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: TestDb) -> TestApp {
-        Self::spawn_with(db, |_| {}).await
+        Self::spawn_full(db, parterre_warehouse::Limits::from_env(), |_| {}).await
     }
 
     /// Same, with the app's state adjusted first (tighter HTTP limits, `Secure` cookies…).
     pub async fn spawn_with(db: TestDb, adjust: impl FnOnce(&mut parterre_ui::AppState)) -> TestApp {
+        Self::spawn_full(db, parterre_warehouse::Limits::from_env(), adjust).await
+    }
+
+    /// The app with the warehouse engine running within `limits`.
+    pub async fn spawn_with_limits(db: TestDb, limits: parterre_warehouse::Limits) -> TestApp {
+        Self::spawn_full(db, limits, |_| {}).await
+    }
+
+    async fn spawn_full(db: TestDb, limits: parterre_warehouse::Limits, adjust: impl FnOnce(&mut parterre_ui::AppState)) -> TestApp {
         let store = db.open().await.expect("store");
         let report = parterre_core::demo::load(&store, parterre_core::time::today_paris())
             .await
@@ -29,10 +38,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
-        let mut state = parterre_ui::state_with_data(
+        let mut state = parterre_ui::state_with_warehouse(
             store.clone(),
             parterre_core::sales::cart_ttl_seconds(None),
             Some(db.data_dir.clone()),
+            parterre_warehouse::Engine::new(limits),
         );
         adjust(std::sync::Arc::get_mut(&mut state).expect("state not shared yet"));
         tokio::spawn(async move {

@@ -5,6 +5,7 @@ mod api;
 mod helpers;
 mod hostile_http;
 mod hostile_money;
+mod hostile_warehouse;
 mod pages;
 mod sales;
 mod warehouse;
