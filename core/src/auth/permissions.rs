@@ -21,6 +21,8 @@ pub const ACCOUNTING_READ: Permission = "accounting.read";
 pub const ACCOUNTING_CLOSE: Permission = "accounting.close";
 /// Querying the warehouse.
 pub const WAREHOUSE_QUERY: Permission = "warehouse.query";
+/// Checking tickets at the door: verifying codes, reading the public keys and revocations.
+pub const ACCESS_SCAN: Permission = "access.scan";
 /// Managing users, roles and reading the audit log.
 pub const ADMIN_USERS: Permission = "admin.users";
 
@@ -35,6 +37,7 @@ pub const PERMISSIONS: &[(Permission, &str)] = &[
     (ACCOUNTING_READ, "Consulter les états comptables"),
     (ACCOUNTING_CLOSE, "Clôturer les caisses et les périodes"),
     (WAREHOUSE_QUERY, "Interroger l'entrepôt de données"),
+    (ACCESS_SCAN, "Contrôler les billets"),
     (ADMIN_USERS, "Gérer les utilisateurs, les profils et le journal d'audit"),
 ];
 
