@@ -35,12 +35,20 @@ pub struct AppState {
     pub data_dir: Option<PathBuf>,
     /// The background pipeline's handle (a query waits for it to catch up first).
     pub pipeline: parterre_pipelines::pipeline::Follow,
+    /// The ticket signing key (from the environment or the data folder's key file, never
+    /// from the database).
+    pub keys: parterre_core::access::keys::Keys,
 }
 
 impl AppState {
     /// The warehouse folder, if this app has one.
     pub fn warehouse_dir(&self) -> Option<PathBuf> {
         self.data_dir.as_deref().map(parterre_pipelines::pipeline::warehouse_dir)
+    }
+
+    /// The ticket signer, loaded at first use and kept.
+    pub async fn ticket_signer(&self) -> Result<Arc<parterre_core::access::TicketSigner>, parterre_core::CoreError> {
+        self.keys.signer(&self.store).await
     }
 }
 
@@ -65,6 +73,7 @@ pub fn state_with_data(store: Store, cart_ttl: i64, data_dir: Option<PathBuf>) -
         templates: templates::Templates::new(),
         throttle: Mutex::new(LoginThrottle::new()),
         cart_ttl,
+        keys: parterre_core::access::keys::Keys::from_env(data_dir.clone()),
         data_dir,
         pipeline: Default::default(),
     })

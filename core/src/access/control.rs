@@ -192,10 +192,7 @@ pub async fn revocations(store: &Store, since: Option<&str>, limit: i64) -> Resu
     }
     let from = match since.filter(|s| !s.trim().is_empty()) {
         Some(s) => Cursor::parse(s)?,
-        None => Cursor {
-            at: String::new(),
-            id: 0,
-        },
+        None => Cursor { at: String::new(), id: 0 },
     };
     let rows: Vec<(i64, String, i64, String)> = db::query_as(
         "SELECT id, status, barcode_version, updated_at FROM tickets \
@@ -253,10 +250,7 @@ mod tests {
         assert_eq!(c.at, "2026-10-03T18:30:00.000000Z");
         assert_eq!(c.id, 0);
         assert_eq!(Cursor::parse("2026-10-03T20:30:00 02:00").unwrap(), c, "unencoded +");
-        let n = Cursor {
-            at: c.at.clone(),
-            id: 42,
-        };
+        let n = Cursor { at: c.at.clone(), id: 42 };
         assert_eq!(Cursor::parse(&n.encode()).unwrap(), n);
         for bad in ["hier", "2026-10-03", "2026-10-03T18:30:00Z_x", &"9".repeat(100)] {
             assert!(matches!(Cursor::parse(bad), Err(CoreError::Invalid(_))), "{bad}");

@@ -69,9 +69,7 @@ pub fn key_file(data_dir: &Path) -> PathBuf {
 
 async fn load(store: &Store, data_dir: Option<&Path>, env_seed: Option<&str>) -> Result<TicketSigner> {
     let from_env = env_seed
-        .map(|hex| {
-            TicketSigner::from_seed_hex(KEY_ID, hex).map_err(|e| AccessError::KeyStore(format!("variable {KEY_ENV} : {e}")))
-        })
+        .map(|hex| TicketSigner::from_seed_hex(KEY_ID, hex).map_err(|e| AccessError::KeyStore(format!("variable {KEY_ENV} : {e}"))))
         .transpose()?;
     let legacy = store.setting(LEGACY_SETTING).await?;
     let Some(dir) = data_dir else {
@@ -84,7 +82,12 @@ async fn load(store: &Store, data_dir: Option<&Path>, env_seed: Option<&str>) ->
                 ))
                 .into());
             }
-            forget_legacy(store, from_env.as_ref().map(|s| s.public_key_base64url()), "identique à la variable d'environnement").await?;
+            forget_legacy(
+                store,
+                from_env.as_ref().map(|s| s.public_key_base64url()),
+                "identique à la variable d'environnement",
+            )
+            .await?;
         }
         return from_env.ok_or_else(|| {
             AccessError::KeyStore(format!(
@@ -191,9 +194,7 @@ fn write_key_file(path: &Path, hex: &str) -> Result<bool, AccessError> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| err(&format!("création de {}", dir.display()), e))?;
+    builder.create(dir).map_err(|e| err(&format!("création de {}", dir.display()), e))?;
     let tmp = dir.join(format!(".ticket-signing.{}.tmp", uuid::Uuid::new_v4().simple()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -241,7 +242,9 @@ mod tests {
     async fn database_cells(store: &Store) -> Vec<String> {
         let tables: Vec<(String,)> = match store.backend() {
             crate::Backend::Sqlite => db::query_as("SELECT name FROM sqlite_master WHERE type = 'table'"),
-            crate::Backend::Postgres => db::query_as("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'"),
+            crate::Backend::Postgres => {
+                db::query_as("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
+            }
         }
         .fetch_all(store.pool())
         .await

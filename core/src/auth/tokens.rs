@@ -108,12 +108,11 @@ pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<AuthUser
     let row: Found = match store.memo().get::<Found>(&key) {
         Some(r) => r,
         None => {
-            let r: Found = db::query_as(
-                "SELECT id, user_id, expires_at, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-            )
-            .bind(&hash)
-            .fetch_optional(store.pool())
-            .await?;
+            let r: Found =
+                db::query_as("SELECT id, user_id, expires_at, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                    .bind(&hash)
+                    .fetch_optional(store.pool())
+                    .await?;
             store.memo().put(&key, r.clone());
             r
         }
@@ -167,16 +166,18 @@ pub async fn list_tokens(store: &Store, login: Option<&str>) -> Result<Vec<Token
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, user_id, login, label, created_at, expires_at, last_used_at, revoked_at)| TokenInfo {
-            id,
-            user_id,
-            login,
-            label,
-            created_at,
-            expires_at: expires_at.unwrap_or_default(),
-            last_used_at,
-            revoked_at,
-        })
+        .map(
+            |(id, user_id, login, label, created_at, expires_at, last_used_at, revoked_at)| TokenInfo {
+                id,
+                user_id,
+                login,
+                label,
+                created_at,
+                expires_at: expires_at.unwrap_or_default(),
+                last_used_at,
+                revoked_at,
+            },
+        )
         .collect())
 }
 

@@ -3,6 +3,7 @@
 
 mod api;
 mod helpers;
+mod hostile_revocation;
 mod pages;
 mod sales;
 mod warehouse;
