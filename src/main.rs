@@ -172,6 +172,19 @@ enum TokenCommand {
         /// What the token is for.
         #[arg(long, default_value = "script")]
         label: String,
+        /// Days of validity (1 to 730).
+        #[arg(long, default_value_t = tokens::DEFAULT_DAYS)]
+        days: i64,
+    },
+    /// List API tokens (never their secret), of one user or of all.
+    List {
+        /// Only the tokens of this login.
+        login: Option<String>,
+    },
+    /// Revoke an API token, by its number (see `token list`) or by the token itself.
+    Revoke {
+        /// The number, or the `prt_…` token.
+        token: String,
     },
 }
 
@@ -228,6 +241,13 @@ async fn load_demo(store: &Store, today: Option<&str>) -> Result<()> {
         println!("Utilisateur « admin » créé. Mot de passe (affiché une seule fois) : {p}");
     }
     Ok(())
+}
+
+/// `2026-11-23 14:05` (UTC) from a stored instant.
+fn short_time(at: &str) -> String {
+    parterre_core::time::from_db(at)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| at.to_string())
 }
 
 fn read_password() -> Result<String> {
@@ -336,6 +356,8 @@ async fn run(cli: Cli) -> Result<()> {
             println!("Parterre écoute sur http://{}", listener.local_addr()?);
             let ttl = parterre_core::sales::cart_ttl_seconds(Some(&cli.data));
             let state = parterre_ui::state_with_data(store.clone(), ttl, Some(cli.data.clone()));
+            // Loaded now, so a key left in the database is moved out before the first request.
+            state.ticket_signer().await.context("clé de signature des billets")?;
             parterre_ui::serve_with(state, listener, shutdown_signal()).await?;
         }
         Command::User {
@@ -367,11 +389,41 @@ async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Token {
-            command: TokenCommand::Create { login, label },
+            command: TokenCommand::Create { login, label, days },
         } => {
-            let token = tokens::create_token(&store, &Actor::system(), &login, &label).await?;
-            println!("Jeton créé pour « {login} ». Conservez-le, il ne sera plus affiché :");
+            let token = tokens::create_token_for(&store, &Actor::system(), &login, &label, days).await?;
+            println!("Jeton créé pour « {login} », valable {days} jours. Conservez-le, il ne sera plus affiché :");
             println!("{token}");
+        }
+        Command::Token {
+            command: TokenCommand::List { login },
+        } => {
+            let now = parterre_core::time::now_db();
+            println!("numéro\tidentifiant\tlibellé\tcréé\texpire\tdernier usage\tétat");
+            for t in tokens::list_tokens(&store, login.as_deref()).await? {
+                let state = match &t.revoked_at {
+                    Some(at) => format!("révoqué {}", short_time(at)),
+                    None if !t.is_active(&now) => "expiré".to_string(),
+                    None => "actif".to_string(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.login,
+                    t.label,
+                    short_time(&t.created_at),
+                    short_time(&t.expires_at),
+                    t.last_used_at.as_deref().map(short_time).unwrap_or_else(|| "jamais".into()),
+                    state
+                );
+            }
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { token },
+        } => {
+            let which = tokens::TokenRef::parse(&token)?;
+            let t = tokens::revoke_token(&store, &Actor::system(), which, None).await?;
+            println!("Jeton n° {} de « {} » ({}) révoqué.", t.id, t.login, t.label);
         }
         Command::Hall {
             command: HallCommand::List,

@@ -137,6 +137,107 @@ fn demo_users_tokens_and_serve_from_the_command_line() {
 }
 
 #[test]
+fn tokens_are_listed_and_revoked_from_the_command_line() {
+    let data = scratch();
+    let (ok, _, err) = run(parterre(&data).args(["demo", "--today", "2026-11-23"]), None);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        parterre(&data).args(["user", "add", "lea", "--role", "box_office"]),
+        Some("unmotdepasse\n"),
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(
+        parterre(&data).args(["token", "create", "lea", "--label", "caisse", "--days", "5"]),
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("valable 5 jours"), "{out}");
+    let first = out.lines().last().unwrap().trim().to_string();
+    assert!(first.starts_with("prt_"), "{out}");
+    let (ok, out, _) = run(parterre(&data).args(["token", "create", "lea", "--label", "porte"]), None);
+    assert!(ok);
+    let second = out.lines().last().unwrap().trim().to_string();
+    let (ok, _, err) = run(parterre(&data).args(["token", "create", "lea", "--days", "0"]), None);
+    assert!(!ok && err.contains("1 à 730 jours"), "{err}");
+
+    let (ok, out, err) = run(parterre(&data).args(["token", "list", "lea"]), None);
+    assert!(ok, "{err}");
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains("\tlea\t") && r.ends_with("actif") && r.contains("jamais")),
+        "{out}"
+    );
+    assert!(!out.contains(&first[4..]) && !out.contains(&second[4..]), "a secret is listed");
+    let porte_id: String = rows
+        .iter()
+        .find(|r| r.contains("porte"))
+        .unwrap()
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_string();
+    let (ok, out, _) = run(parterre(&data).args(["token", "list", "personne"]), None);
+    assert!(ok && out.lines().count() == 1, "{out}");
+
+    // Revoke by the secret itself, then by number; twice is refused; nonsense is refused.
+    let (ok, out, err) = run(parterre(&data).args(["token", "revoke", &first]), None);
+    assert!(ok && out.contains("révoqué"), "{out}{err}");
+    let (ok, _, err) = run(parterre(&data).args(["token", "revoke", &first]), None);
+    assert!(!ok && err.contains("déjà révoqué"), "{err}");
+    let (ok, _, err) = run(parterre(&data).args(["token", "revoke", "abc"]), None);
+    assert!(!ok && err.contains("jeton"), "{err}");
+    let (ok, _, err) = run(parterre(&data).args(["token", "revoke", "999999"]), None);
+    assert!(!ok && err.contains("introuvable"), "{err}");
+    let (ok, out, _) = run(parterre(&data).args(["token", "list"]), None);
+    assert!(ok && out.lines().filter(|l| l.contains("révoqué")).count() == 1, "{out}");
+
+    // Served: the revoked token is refused, the other works; the signing key is in its file.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = parterre(&data)
+        .args(["serve", "--bind", &addr])
+        .env_remove("PARTERRE_TICKET_SIGNING_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(up, "server did not start");
+    let revoked = get(&addr, "/api/v1/access/keys", Some(&first));
+    let kept = get(&addr, "/api/v1/access/keys", Some(&second));
+    let (ok, _, _) = run(parterre(&data).args(["token", "revoke", &porte_id]), None);
+    std::thread::sleep(Duration::from_millis(2_500)); // the server's token cache lives 2 s
+    let later = get(&addr, "/api/v1/access/keys", Some(&second));
+    server.kill().ok();
+    server.wait().ok();
+    assert_eq!(revoked.0, 401, "{}", revoked.1);
+    assert_eq!(kept.0, 200, "{}", kept.1);
+    assert!(ok);
+    assert_eq!(later.0, 401, "revoked by another process: {}", later.1);
+    let key = data.join("keys/ticket-signing.key");
+    assert!(key.exists(), "serve creates the key file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let seed = std::fs::read_to_string(&key).unwrap().trim().to_string();
+    assert!(kept.1.contains("Ed25519"), "{}", kept.1);
+    let db = std::fs::read(data.join("parterre.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&db).contains(&seed), "the seed is in the database file");
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
 fn crates_depend_only_downwards() {
     let out = Command::new(env!("CARGO"))
         .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])

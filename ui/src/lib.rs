@@ -42,12 +42,20 @@ pub struct AppState {
     pub http: settings::HttpSettings,
     /// Where warehouse queries run: shared memory pool, query threads, places in the queue.
     pub warehouse: parterre_warehouse::Engine,
+    /// The ticket signing key (from the environment or the data folder's key file, never
+    /// from the database).
+    pub keys: parterre_core::access::keys::Keys,
 }
 
 impl AppState {
     /// The warehouse folder, if this app has one.
     pub fn warehouse_dir(&self) -> Option<PathBuf> {
         self.data_dir.as_deref().map(parterre_pipelines::pipeline::warehouse_dir)
+    }
+
+    /// The ticket signer, loaded at first use and kept.
+    pub async fn ticket_signer(&self) -> Result<Arc<parterre_core::access::TicketSigner>, parterre_core::CoreError> {
+        self.keys.signer(&self.store).await
     }
 }
 
@@ -83,6 +91,7 @@ pub fn state_with_warehouse(store: Store, cart_ttl: i64, data_dir: Option<PathBu
         throttle: Mutex::new(LoginThrottle::new()),
         cart_ttl,
         http: settings::HttpSettings::load(data_dir.as_deref()),
+        keys: parterre_core::access::keys::Keys::from_env(data_dir.clone()),
         data_dir,
         pipeline: Default::default(),
         warehouse,

@@ -2,14 +2,15 @@
 //! code, and the venue's licence numbers and terms (settings `venue.licences`, `venue.terms`).
 
 use crate::error::{AppError, AppResult};
+use crate::AppState;
 use axum::http::StatusCode;
 use chrono::Datelike;
-use parterre_core::access::{self, TicketClaim};
+use parterre_core::access::TicketClaim;
 use parterre_core::auth::users;
 use parterre_core::catalog::{performances, prices, venues};
 use parterre_core::db;
 use parterre_core::sales::orders;
-use parterre_core::{time, Store};
+use parterre_core::time;
 use parterre_reports::tickets::{render_tickets, TicketPrint};
 
 /// Licence numbers printed when the venue has not set its own.
@@ -40,9 +41,10 @@ fn channel_label(c: &str) -> &str {
 }
 
 /// The PDF of an order's valid tickets, one per page.
-pub async fn order_pdf(store: &Store, order_id: i64) -> AppResult<Vec<u8>> {
+pub async fn order_pdf(state: &AppState, order_id: i64) -> AppResult<Vec<u8>> {
+    let store = &state.store;
     let order = orders::get_order(store, order_id).await?;
-    let signer = access::signer(store).await?;
+    let signer = state.ticket_signer().await?;
     let cats = prices::list_price_categories(store).await?;
     let products = prices::list_products(store, None).await?;
     let venue_name = venues::list_venues(store)

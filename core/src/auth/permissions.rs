@@ -23,6 +23,8 @@ pub const ACCOUNTING_CLOSE: Permission = "accounting.close";
 pub const WAREHOUSE_QUERY: Permission = "warehouse.query";
 /// Reading the raw `events` table of the warehouse (every fact as logged, with its payload).
 pub const WAREHOUSE_EVENTS: Permission = "warehouse.events";
+/// Checking tickets at the door: verifying codes, reading the public keys and revocations.
+pub const ACCESS_SCAN: Permission = "access.scan";
 /// Managing users, roles and reading the audit log.
 pub const ADMIN_USERS: Permission = "admin.users";
 
@@ -38,6 +40,7 @@ pub const PERMISSIONS: &[(Permission, &str)] = &[
     (ACCOUNTING_CLOSE, "Clôturer les caisses et les périodes"),
     (WAREHOUSE_QUERY, "Interroger l'entrepôt de données"),
     (WAREHOUSE_EVENTS, "Lire les événements bruts"),
+    (ACCESS_SCAN, "Contrôler les billets"),
     (ADMIN_USERS, "Gérer les utilisateurs, les profils et le journal d'audit"),
 ];
 

@@ -222,10 +222,12 @@ pub async fn update_user(
             .bind(id)
             .execute(tx.conn())
             .await?;
+        // A new password ends every way in that the old one opened: sessions and API tokens.
         db::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
             .execute(tx.conn())
             .await?;
+        super::tokens::revoke_all_for_user(&mut tx, id).await?;
     }
     write_roles(&mut tx, id, &ids).await?;
     let after = User {

@@ -33,7 +33,7 @@ pub fn demo_roles() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         (
             "box_office",
             "Billetterie",
-            vec![p::CATALOG_READ, p::SALES_SELL, p::CRM_READ, p::CRM_WRITE],
+            vec![p::CATALOG_READ, p::SALES_SELL, p::CRM_READ, p::CRM_WRITE, p::ACCESS_SCAN],
         ),
         (
             "public_relations",

@@ -4,6 +4,7 @@
 //! answers 401, a missing permission 403 (audited). Amounts are decimal strings in euros,
 //! instants RFC 3339 in UTC. The OpenAPI document is generated from these handlers.
 
+mod access;
 mod catalog;
 pub mod dto;
 pub mod idempotency;
@@ -74,4 +75,7 @@ pub fn router() -> OpenApiRouter<SharedState> {
         .routes(routes!(sales::options_due))
         .routes(routes!(sales::tickets_pdf))
         .routes(routes!(warehouse::sql))
+        .routes(routes!(access::verify_ticket))
+        .routes(routes!(access::access_keys))
+        .routes(routes!(access::revocations))
 }

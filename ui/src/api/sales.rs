@@ -626,6 +626,6 @@ pub async fn options_due(
 pub async fn tickets_pdf(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
     user.require(&state, SALES_SELL, "/api/v1/orders/{id}/tickets.pdf").await?;
-    let pdf = crate::tickets::order_pdf(&state.store, id).await?;
+    let pdf = crate::tickets::order_pdf(&state, id).await?;
     Ok(([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }

@@ -472,7 +472,7 @@ async fn order_page(State(state): State<SharedState>, user: PageUser, Path(id): 
 
 async fn tickets_pdf(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>) -> AppResult<Response> {
     user.require(&state, SALES_SELL, "/box-office/orders/{id}/tickets.pdf").await?;
-    let pdf = crate::tickets::order_pdf(&state.store, id).await.map_err(AppError::on_page)?;
+    let pdf = crate::tickets::order_pdf(&state, id).await.map_err(AppError::on_page)?;
     let disposition = format!("inline; filename=\"billets-{id}.pdf\"");
     Ok((
         [

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::{Form, Router};
 use minijinja::context;
 use parterre_core::auth::permissions::{ADMIN_USERS, PERMISSIONS};
-use parterre_core::auth::{audit, roles, users};
+use parterre_core::auth::{audit, roles, tokens, users};
 use parterre_core::{CoreError, FieldErrors};
 use std::collections::HashMap;
 
@@ -21,6 +21,7 @@ pub(super) fn router() -> axum::Router<SharedState> {
         .route("/admin/users", get(list_users).post(create_user))
         .route("/admin/users/{id}/edit", get(edit_user))
         .route("/admin/users/{id}", axum::routing::post(update_user))
+        .route("/admin/users/{id}/tokens/{token_id}/revoke", axum::routing::post(revoke_token))
         .route("/admin/roles", get(list_roles).post(create_role))
         .route("/admin/roles/new", get(new_role))
         .route("/admin/roles/{id}/edit", get(edit_role))
@@ -105,13 +106,53 @@ async fn user_form(
     status: StatusCode,
 ) -> AppResult<Response> {
     let roles = roles::list_roles(&state.store).await.map_err(page_err)?;
+    let now = parterre_core::time::now_db();
+    let shown = |at: &str| {
+        parterre_core::time::from_db(at)
+            .map(parterre_core::time::display_paris)
+            .unwrap_or_else(|| at.to_string())
+    };
+    let user_tokens: Vec<minijinja::Value> = tokens::list_tokens(&state.store, Some(&u.login))
+        .await
+        .map_err(page_err)?
+        .into_iter()
+        .map(|t| {
+            let state = match &t.revoked_at {
+                Some(at) => format!("révoqué le {}", shown(at)),
+                None if !t.is_active(&now) => "expiré".into(),
+                None => "actif".into(),
+            };
+            context! {
+                id => t.id, label => t.label, created => shown(&t.created_at), expires => shown(&t.expires_at),
+                last_used => t.last_used_at.as_deref().map(shown).unwrap_or_else(|| "jamais".into()),
+                state, active => t.is_active(&now),
+            }
+        })
+        .collect();
     page_with_status(
         user,
         AREA,
         "admin/user_form.html",
-        context! { u, roles, f, errors => errors.0.clone() },
+        context! { u, roles, f, errors => errors.0.clone(), tokens => user_tokens },
         status,
     )
+}
+
+/// Revokes one API token of the user whose page this is.
+async fn revoke_token(
+    State(state): State<SharedState>,
+    user: PageUser,
+    Path((id, token_id)): Path<(i64, i64)>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    user.require(&state, ADMIN_USERS, "/admin/users/{id}/tokens/{token_id}/revoke")
+        .await?;
+    let form = FormData(form);
+    user.check_csrf(form.csrf())?;
+    tokens::revoke_token(&state.store, &user.user.actor(), tokens::TokenRef::Id(token_id), Some(id))
+        .await
+        .map_err(page_err)?;
+    Ok(done(&format!("/admin/users/{id}/edit")))
 }
 
 async fn edit_user(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>) -> AppResult<Response> {

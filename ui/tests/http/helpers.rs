@@ -13,6 +13,7 @@ pub struct TestApp {
     pub admin_password: String,
     stop: Option<oneshot::Sender<()>>,
     db: Option<TestDb>,
+    state: parterre_ui::SharedState,
 }
 
 impl TestApp {
@@ -45,6 +46,7 @@ impl TestApp {
             parterre_warehouse::Engine::new(limits),
         );
         adjust(std::sync::Arc::get_mut(&mut state).expect("state not shared yet"));
+        let shared = state.clone();
         tokio::spawn(async move {
             parterre_ui::serve_with(state, listener, async {
                 let _ = rx.await;
@@ -58,7 +60,13 @@ impl TestApp {
             admin_password: report.admin_password.unwrap(),
             stop: Some(tx),
             db: Some(db),
+            state: shared,
         }
+    }
+
+    /// The app's ticket signer (the key file of its data folder).
+    pub async fn signer(&self) -> std::sync::Arc<parterre_core::access::TicketSigner> {
+        self.state.ticket_signer().await.expect("ticket signing key")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -6,6 +6,7 @@ mod helpers;
 mod hostile_http;
 mod hostile_money;
 mod hostile_warehouse;
+mod hostile_revocation;
 mod pages;
 mod sales;
 mod warehouse;

@@ -57,6 +57,7 @@ const FORMS: &[(&str, &str)] = &[
     ("/admin/products", "catalog.edit"),
     ("/admin/users", "admin.users"),
     ("/admin/users/1", "admin.users"),
+    ("/admin/users/1/tokens/1/revoke", "admin.users"),
     ("/admin/roles", "admin.users"),
     ("/admin/roles/1", "admin.users"),
 ];

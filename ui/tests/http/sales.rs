@@ -215,7 +215,7 @@ async fn box_office_flow_end_to_end() {
             assert!(decoded.is_some(), "CI installs pdftoppm and zbarimg to check the QR codes");
         }
         if let Some(codes) = decoded {
-            let signer = parterre_core::access::signer(&app.store).await.unwrap();
+            let signer = app.signer().await;
             assert_eq!(codes.len(), 4);
             for c in codes {
                 let claim = signer.verify(&c).expect("a QR code signed by the venue");

@@ -10,10 +10,13 @@
 //! `barcode_version` is bumped when a ticket is reissued: a QR code printed before the reissue
 //! still verifies cryptographically, but carries the old version, so the entry control refuses it.
 //! The `key_id` byte allows key rotation: scanners may hold several public keys.
+//!
+//! The secret seed never lives in the database ([`keys`]); checking a code against the
+//! tickets' current state and listing revocations for offline scanners is [`control`].
 
-use crate::db;
-use crate::error::{CoreError, Result};
-use crate::store::{Actor, Change, Store};
+pub mod control;
+pub mod keys;
+
 use data_encoding::{BASE32_NOPAD, BASE64URL_NOPAD, HEXLOWER, HEXLOWER_PERMISSIVE};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
@@ -29,10 +32,10 @@ const PAYLOAD_LEN: usize = BODY_LEN + SIG_LEN;
 /// Length of the QR text: 84 bytes in base32 without padding.
 const TEXT_LEN: usize = (PAYLOAD_LEN * 8).div_ceil(5);
 
-/// Setting key holding the hex seed of signing key n° 1.
-const SIGNING_KEY_SETTING: &str = "access.signing_key.1";
-/// Id of the signing key kept in the settings.
-const STORED_KEY_ID: u8 = 1;
+/// Id of the installation's signing key (see [`keys`]).
+pub const KEY_ID: u8 = 1;
+/// The signature algorithm, as named to scanners.
+pub const ALGORITHM: &str = "Ed25519";
 
 /// What a ticket's QR code says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +81,15 @@ pub enum AccessError {
     /// The public key given to a scanner is not a valid Ed25519 key.
     #[error("clé publique de contrôle invalide")]
     BadPublicKey,
+    /// The key file or the key given by environment cannot be used.
+    #[error("clé de signature des billets : {0}")]
+    KeyStore(String),
+}
+
+impl From<AccessError> for crate::error::CoreError {
+    fn from(e: AccessError) -> Self {
+        crate::error::CoreError::Internal(e.to_string())
+    }
 }
 
 /// Signs and verifies ticket codes with one Ed25519 key.
@@ -158,50 +170,6 @@ impl TicketSigner {
 pub fn verify_with_public_key(key_id: u8, public_key: &[u8; 32], qr_text: &str) -> Result<TicketClaim, AccessError> {
     let key = VerifyingKey::from_bytes(public_key).map_err(|_| AccessError::BadPublicKey)?;
     verify_with_key(key_id, &key, qr_text)
-}
-
-/// The ticket signer of this installation (key n° 1), created on first use.
-///
-/// The secret seed lives in the setting `access.signing_key.1`. When it is absent, a new seed is
-/// generated and inserted only if no one else inserted one meanwhile (so two concurrent first
-/// calls end up with the same key). The audit row records the public key, never the secret.
-pub async fn signer(store: &Store) -> Result<TicketSigner> {
-    if let Some(hex) = store.setting(SIGNING_KEY_SETTING).await? {
-        return stored_signer(&hex);
-    }
-    let seed = TicketSigner::generate_seed_hex();
-    let created = TicketSigner::from_seed_hex(STORED_KEY_ID, &seed).map_err(|e| CoreError::Internal(e.to_string()))?;
-    let mut tx = store.write(&Actor::system()).await?;
-    let inserted = db::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-        .bind(SIGNING_KEY_SETTING)
-        .bind(&seed)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-    if inserted == 0 {
-        // Someone created the key between our read and our write: use theirs.
-        drop(tx);
-        let hex = store
-            .setting(SIGNING_KEY_SETTING)
-            .await?
-            .ok_or_else(|| CoreError::Internal("clé de signature des billets introuvable après sa création".into()))?;
-        return stored_signer(&hex);
-    }
-    let after = serde_json::json!({
-        "key_id": STORED_KEY_ID,
-        "public_key": created.public_key_base64url(),
-        "note": "clé secrète générée (valeur non journalisée)",
-    });
-    tx.record(Change::new("setting.set", "setting", SIGNING_KEY_SETTING).after(&after), None)
-        .await?;
-    tx.commit().await?;
-    Ok(created)
-}
-
-/// Parses the stored seed.
-fn stored_signer(hex: &str) -> Result<TicketSigner> {
-    TicketSigner::from_seed_hex(STORED_KEY_ID, hex)
-        .map_err(|e| CoreError::Internal(format!("réglage {SIGNING_KEY_SETTING} illisible : {e}")))
 }
 
 /// The 20 signed bytes of `claim`.
@@ -429,32 +397,5 @@ mod tests {
         assert!(matches!(TicketSigner::from_seed_hex(1, "zz"), Err(AccessError::BadSeed(_))));
         assert!(matches!(TicketSigner::from_seed_hex(1, &hex[..62]), Err(AccessError::BadSeed(_))));
         assert!(!format!("{a:?}").contains(&hex));
-    }
-
-    #[tokio::test]
-    async fn store_signer_is_created_once_and_kept() {
-        // SQLite always, PostgreSQL too when PARTERRE_TEST_PG is set.
-        for db in crate::testing::TestDb::all().await.unwrap() {
-            let store = db.open().await.unwrap();
-            let first = signer(&store).await.unwrap();
-            let again = signer(&store).await.unwrap();
-            assert_eq!(first.key_id(), 1);
-            assert_eq!(first.public_key_base64url(), again.public_key_base64url(), "{}", db.label);
-            let seed = store.setting(SIGNING_KEY_SETTING).await.unwrap().unwrap();
-            let audit: Vec<(Option<String>,)> = db::query_as("SELECT after_json FROM audit_log WHERE entity_id = $1")
-                .bind(SIGNING_KEY_SETTING)
-                .fetch_all(store.pool())
-                .await
-                .unwrap();
-            assert_eq!(audit.len(), 1, "{}", db.label);
-            assert!(
-                !audit[0].0.as_deref().unwrap_or_default().contains(&seed),
-                "secret in the audit log"
-            );
-            let text = again.sign(&claim()).unwrap();
-            assert_eq!(first.verify(&text).unwrap(), claim());
-            store.close().await;
-            db.cleanup().await;
-        }
     }
 }
