@@ -26,10 +26,7 @@ pub async fn create_token(store: &Store, actor: &Actor, login: &str, label: &str
             .await?;
     tx.record(
         Change::new("token.create", "api_token", id).after(&serde_json::json!({ "user_id": user.id, "label": label })),
-        Some(Event::ApiTokenCreated {
-            token_id: id,
-            user_id: user.id,
-        }),
+        Some(Event::ApiTokenCreated { user_id: user.id }),
     )
     .await?;
     tx.commit().await?;
