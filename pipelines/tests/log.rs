@@ -187,7 +187,7 @@ fn segments_written_with_the_first_schema_still_read() {
 
 /// A record as schema 2 wrote it: the fields schema 3 dropped (the login of a new user, the
 /// text of a promo code, the id of a token) put back where schema 2 had them.
-fn as_v2(r: &EventRecord) -> apache_avro::types::Value {
+fn as_v2(r: &EventRecord, kinds: &[String]) -> apache_avro::types::Value {
     use apache_avro::types::Value;
     let mut v = apache_avro::to_value(r).unwrap();
     let dropped: Option<(usize, &str, Value)> = match r.event {
@@ -196,16 +196,20 @@ fn as_v2(r: &EventRecord) -> apache_avro::types::Value {
         Event::ApiTokenCreated { .. } => Some((0, "token_id", Value::Long(77))),
         _ => None,
     };
-    let Some((at, name, value)) = dropped else { return v };
     let Value::Record(fields) = &mut v else { panic!("a record") };
     let (_, Value::Record(event)) = fields.iter_mut().find(|(n, _)| n == "event").unwrap() else { panic!("event") };
+    let kind = kinds.iter().position(|k| k == r.event.kind()).unwrap() as u32;
     let (_, data) = event.iter_mut().find(|(n, _)| n == "data").unwrap();
-    let inner = match data {
-        Value::Union(_, b) => b.as_mut(),
+    let mut inner = match std::mem::replace(data, Value::Null) {
+        Value::Union(_, b) => *b,
         other => other,
     };
-    let Value::Record(data_fields) = inner else { panic!("data record") };
-    data_fields.insert(at, (name.into(), value));
+    if let (Some((at, name, value)), Value::Record(data_fields)) = (dropped, &mut inner) {
+        data_fields.insert(at, (name.into(), value));
+    }
+    // The branch of the variant's own record (the log's writer picks it by name; a bare value
+    // would go to the first record whose fields it covers).
+    *data = Value::Union(kind, Box::new(inner));
     v
 }
 
@@ -213,7 +217,16 @@ fn as_v2(r: &EventRecord) -> apache_avro::types::Value {
 fn segments_written_with_schema_2_still_read_and_their_dropped_fields_are_not() {
     let dir = scratch("v2");
     let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/event_record.v2.avsc");
-    let v2 = apache_avro::Schema::parse_str(&std::fs::read_to_string(golden).unwrap()).unwrap();
+    let text = std::fs::read_to_string(golden).unwrap();
+    let v2 = apache_avro::Schema::parse_str(&text).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let field = |v: &serde_json::Value, name: &str| v["fields"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap().clone();
+    let kinds: Vec<String> = field(&field(&json, "event")["type"], "type")["type"]["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
     let with = |seq: i64, event: Event| EventRecord {
         event,
         schema_version: 2,
@@ -238,7 +251,7 @@ fn segments_written_with_schema_2_still_read_and_their_dropped_fields_are_not() 
     let path = dir.join(segment_name(1));
     let mut w = apache_avro::Writer::with_codec(&v2, std::fs::File::create(&path).unwrap(), apache_avro::Codec::Snappy).unwrap();
     for r in &records {
-        w.append_value(as_v2(r)).unwrap();
+        w.append_value(as_v2(r, &kinds)).unwrap();
     }
     w.flush().unwrap();
     drop(w);
