@@ -355,7 +355,7 @@ async fn trail(store: &Store) -> Vec<String> {
 async fn personal_data_story(store: &Store) {
     parterre_core::demo::load(store, parterre_core::time::today_paris()).await.unwrap();
     let sys = Actor::system();
-    let staff = users::create_user(store, &sys, "camille.vasseur", "Camille Vasseur", "motdepasse1", &[])
+    let staff = users::create_user(store, &sys, "ysolde.trebaol", "Ysolde Trebaol", "motdepasse1", &[])
         .await
         .unwrap();
     let clerk = Actor::user(staff.id, &staff.login);
@@ -403,7 +403,7 @@ async fn personal_data_story(store: &Store) {
     assert_eq!(typed.chars().count(), 60);
     assert!(matches!(users::verify_login(store, &typed, "x").await, Err(CoreError::BadCredentials)));
     assert!(matches!(
-        users::verify_login(store, "camille.vasseur", "mauvais!").await,
+        users::verify_login(store, "ysolde.trebaol", "mauvais!").await,
         Err(CoreError::BadCredentials)
     ));
     let failed: Vec<_> = audit::recent(store, Some("user"), 50)
@@ -457,7 +457,7 @@ async fn personal_data_story(store: &Store) {
     .await
     .unwrap();
     promo::apply(store, &clerk, cart.id, &batch[0].code).await.unwrap();
-    let token = tokens::create_token(store, &sys, "camille.vasseur", "script de caisse").await.unwrap();
+    let token = tokens::create_token(store, &sys, "ysolde.trebaol", "script de caisse").await.unwrap();
 
     let rows = trail(store).await;
     let mut secrets = vec![
@@ -467,8 +467,8 @@ async fn personal_data_story(store: &Store) {
         "ondine".into(),
         "pervenche".into(),
         "98 76 54 32".into(),
-        "camille".into(),
-        "vasseur".into(),
+        "ysolde".into(),
+        "trebaol".into(),
         typed.clone(),
         shared[0].code.to_lowercase(),
         token.to_lowercase(),
@@ -487,7 +487,7 @@ async fn personal_data_story(store: &Store) {
     assert!(rows.iter().any(|r| r.contains("contact_created") && r.contains("75011")));
     // Administrators still see who did it: the login is read from `users` at display time.
     let shown = audit::recent(store, Some("cart"), 10).await.unwrap();
-    assert!(shown.iter().any(|r| r.action == "cart.promo" && r.actor == "camille.vasseur"), "{shown:?}");
+    assert!(shown.iter().any(|r| r.action == "cart.promo" && r.actor == "ysolde.trebaol"), "{shown:?}");
 
     // Retention: rows older than the cut-off go, the prune itself is audited (a count only).
     let before: i64 = db::query_as::<(i64,)>("SELECT COUNT(*) FROM audit_log")
