@@ -343,7 +343,14 @@ async fn trail(store: &Store) -> Vec<String> {
         .unwrap();
     let mut out: Vec<String> = audit
         .into_iter()
-        .map(|(a, id, b, af)| format!("audit {a} {} {} {}", id.unwrap_or_default(), b.unwrap_or_default(), af.unwrap_or_default()))
+        .map(|(a, id, b, af)| {
+            format!(
+                "audit {a} {} {} {}",
+                id.unwrap_or_default(),
+                b.unwrap_or_default(),
+                af.unwrap_or_default()
+            )
+        })
         .collect();
     out.extend(outbox.into_iter().map(|(a, p)| format!("outbox {a} {p}")));
     out.into_iter().map(|t| t.to_lowercase()).collect()
@@ -401,7 +408,10 @@ async fn personal_data_story(store: &Store) {
     // Failed logins: a 60-character name nobody has, and a real login with a wrong password.
     let typed = format!("intrus{}", "q".repeat(54));
     assert_eq!(typed.chars().count(), 60);
-    assert!(matches!(users::verify_login(store, &typed, "x").await, Err(CoreError::BadCredentials)));
+    assert!(matches!(
+        users::verify_login(store, &typed, "x").await,
+        Err(CoreError::BadCredentials)
+    ));
     assert!(matches!(
         users::verify_login(store, "ysolde.trebaol", "mauvais!").await,
         Err(CoreError::BadCredentials)
@@ -413,7 +423,11 @@ async fn personal_data_story(store: &Store) {
         .filter(|r| r.action == "login.failed")
         .collect();
     assert_eq!(failed.len(), 2);
-    assert_eq!(failed[0].entity_id.as_deref(), Some(staff.id.to_string().as_str()), "a known login: its user id");
+    assert_eq!(
+        failed[0].entity_id.as_deref(),
+        Some(staff.id.to_string().as_str()),
+        "a known login: its user id"
+    );
     assert_eq!(failed[1].entity_id, None, "an unknown login: no name at all");
 
     // Promo codes: a shared one and a single-use batch, one applied to a cart.
@@ -457,7 +471,9 @@ async fn personal_data_story(store: &Store) {
     .await
     .unwrap();
     promo::apply(store, &clerk, cart.id, &batch[0].code).await.unwrap();
-    let token = tokens::create_token(store, &sys, "ysolde.trebaol", "script de caisse").await.unwrap();
+    let token = tokens::create_token(store, &sys, "ysolde.trebaol", "script de caisse")
+        .await
+        .unwrap();
 
     let rows = trail(store).await;
     let mut secrets = vec![
@@ -481,13 +497,18 @@ async fn personal_data_story(store: &Store) {
     }
     // People appear by id: the buyer's, and the clerk as `user:ID`.
     let by_clerk = format!("audit user:{} {}", staff.id, buyer.id);
-    assert!(rows.iter().any(|r| r.starts_with(&by_clerk) && r.contains(&format!("{{\"id\":{}}}", buyer.id))));
+    assert!(rows
+        .iter()
+        .any(|r| r.starts_with(&by_clerk) && r.contains(&format!("{{\"id\":{}}}", buyer.id))));
     assert!(rows.iter().any(|r| r.starts_with(&format!("outbox user:{}", staff.id))));
     // The postal code and city stay in the event: audience geography needs them.
     assert!(rows.iter().any(|r| r.contains("contact_created") && r.contains("75011")));
     // Administrators still see who did it: the login is read from `users` at display time.
     let shown = audit::recent(store, Some("cart"), 10).await.unwrap();
-    assert!(shown.iter().any(|r| r.action == "cart.promo" && r.actor == "ysolde.trebaol"), "{shown:?}");
+    assert!(
+        shown.iter().any(|r| r.action == "cart.promo" && r.actor == "ysolde.trebaol"),
+        "{shown:?}"
+    );
 
     // Retention: rows older than the cut-off go, the prune itself is audited (a count only).
     let before: i64 = db::query_as::<(i64,)>("SELECT COUNT(*) FROM audit_log")

@@ -197,7 +197,9 @@ fn as_v2(r: &EventRecord, kinds: &[String]) -> apache_avro::types::Value {
         _ => None,
     };
     let Value::Record(fields) = &mut v else { panic!("a record") };
-    let (_, Value::Record(event)) = fields.iter_mut().find(|(n, _)| n == "event").unwrap() else { panic!("event") };
+    let (_, Value::Record(event)) = fields.iter_mut().find(|(n, _)| n == "event").unwrap() else {
+        panic!("event")
+    };
     let kind = kinds.iter().position(|k| k == r.event.kind()).unwrap() as u32;
     let (_, data) = event.iter_mut().find(|(n, _)| n == "data").unwrap();
     let mut inner = match std::mem::replace(data, Value::Null) {
@@ -235,7 +237,13 @@ fn segments_written_with_schema_2_still_read_and_their_dropped_fields_are_not() 
     let records = vec![
         with(1, Event::UserCreated { user_id: 4 }),
         with(2, Event::UserUpdated { user_id: 4, active: false }),
-        with(3, Event::UserRolesSet { user_id: 4, role_ids: vec![1, 2] }),
+        with(
+            3,
+            Event::UserRolesSet {
+                user_id: 4,
+                role_ids: vec![1, 2],
+            },
+        ),
         with(4, Event::ApiTokenCreated { user_id: 4 }),
         with(
             5,
@@ -244,7 +252,13 @@ fn segments_written_with_schema_2_still_read_and_their_dropped_fields_are_not() 
                 batch: Some("lot-0a1b2c3d".into()),
             },
         ),
-        with(6, Event::PromoCodeApplied { cart_id: 3, promo_code_id: 9 }),
+        with(
+            6,
+            Event::PromoCodeApplied {
+                cart_id: 3,
+                promo_code_id: 9,
+            },
+        ),
         with(7, Event::OrderCancelled { order_id: 8 }),
         record(8),
     ];

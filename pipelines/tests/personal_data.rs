@@ -92,11 +92,18 @@ async fn events_and_dim_contact_hold_no_email_name_or_code() {
     }
     let contacts = rows(&w, "SELECT * FROM dim_contact").await;
     assert_eq!(contacts.len(), 1);
-    assert!(contacts[0].starts_with(&format!("{} | 69003 | lyon | 69 |", buyer.id)), "{contacts:?}");
+    assert!(
+        contacts[0].starts_with(&format!("{} | 69003 | lyon | 69 |", buyer.id)),
+        "{contacts:?}"
+    );
     for s in &secrets {
         assert!(!contacts[0].contains(s.as_str()), "« {s} » in dim_contact: {contacts:?}");
     }
-    let columns = rows(&w, "SELECT column_name FROM information_schema.columns WHERE table_name = 'dim_contact'").await;
+    let columns = rows(
+        &w,
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'dim_contact'",
+    )
+    .await;
     for c in ["email", "last_name", "first_name", "phone", "name"] {
         assert!(!columns.iter().any(|x| x == c), "dim_contact has a {c} column");
     }

@@ -121,7 +121,10 @@ pub fn retention_days(data_dir: Option<&std::path::Path>) -> std::result::Result
 /// row saying how many went (the count and the cut-off only). Returns that count.
 pub async fn prune(store: &Store, days: u32, now: chrono::DateTime<chrono::Utc>) -> Result<u64> {
     if !(MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&days) {
-        return Err(CoreError::invalid("audit_retention_days", BadRetention(days.to_string()).to_string()));
+        return Err(CoreError::invalid(
+            "audit_retention_days",
+            BadRetention(days.to_string()).to_string(),
+        ));
     }
     let cutoff = crate::time::to_db(now - chrono::Duration::days(i64::from(days)));
     // Ids grow with time: find the last old row with a read (no lock held), then delete by
@@ -182,7 +185,10 @@ mod tests {
         assert!(parse_retention("-5").is_err());
         assert!(parse_retention("un an").is_err());
         let long = "9".repeat(10_000);
-        assert!(parse_retention(&long).unwrap_err().to_string().len() < 200, "the message stays short");
+        assert!(
+            parse_retention(&long).unwrap_err().to_string().len() < 200,
+            "the message stays short"
+        );
     }
 
     #[test]
@@ -190,7 +196,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("parterre-retention-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         assert_eq!(retention_days(Some(&dir)), Ok(DEFAULT_RETENTION_DAYS));
-        std::fs::write(dir.join("parterre.toml"), "cart_ttl_seconds = 900\naudit_retention_days = 90 # trois mois\n").unwrap();
+        std::fs::write(
+            dir.join("parterre.toml"),
+            "cart_ttl_seconds = 900\naudit_retention_days = 90 # trois mois\n",
+        )
+        .unwrap();
         if std::env::var_os("PARTERRE_AUDIT_RETENTION_DAYS").is_none() {
             assert_eq!(retention_days(Some(&dir)), Ok(90));
             std::fs::write(dir.join("parterre.toml"), "audit_retention_days = 7\n").unwrap();
