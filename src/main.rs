@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use parterre_core::auth::{tokens, users};
+use parterre_core::auth::{audit, tokens, users};
 use parterre_core::catalog::{plans, seasons};
 use parterre_core::{Actor, Store};
 use std::io::{BufRead, IsTerminal, Write};
@@ -73,6 +73,11 @@ enum Command {
     Season {
         #[command(subcommand)]
         command: SeasonCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -161,6 +166,17 @@ enum UserCommand {
     },
     /// List users and their roles.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Delete the audit rows older than the retention, and say how many went.
+    Prune {
+        /// Days kept (default: PARTERRE_AUDIT_RETENTION_DAYS, else audit_retention_days in
+        /// DATA/parterre.toml, else 400).
+        #[arg(long)]
+        days: Option<u32>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -324,6 +340,16 @@ async fn run(cli: Cli) -> Result<()> {
     let store = Store::open_default(&cli.data).await.context("ouverture de la base")?;
     match cli.command {
         Command::Migrate => println!("Base à jour."),
+        Command::Audit {
+            command: AuditCommand::Prune { days },
+        } => {
+            let days = match days {
+                Some(d) => d,
+                None => audit::retention_days(Some(&cli.data))?,
+            };
+            let gone = audit::prune(&store, days, chrono::Utc::now()).await?;
+            println!("{gone} lignes du journal d'audit supprimées (plus anciennes que {days} jours).");
+        }
         Command::Sql { .. } => {}
         Command::Pipeline { command } => data::pipeline(&store, &cli.data, command).await?,
         Command::Bench { .. } => {}
@@ -347,6 +373,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Serve { bind, demo, today } => {
+            let retention = audit::retention_days(Some(&cli.data))?;
             if demo {
                 load_demo(&store, today.as_deref()).await?;
             }
@@ -358,7 +385,10 @@ async fn run(cli: Cli) -> Result<()> {
             let state = parterre_ui::state_with_data(store.clone(), ttl, Some(cli.data.clone()));
             // Loaded now, so a key left in the database is moved out before the first request.
             state.ticket_signer().await.context("clé de signature des billets")?;
-            parterre_ui::serve_with(state, listener, shutdown_signal()).await?;
+            let pruner = tokio::spawn(audit::prune_daily(store.clone(), retention));
+            let served = parterre_ui::serve_with(state, listener, shutdown_signal()).await;
+            pruner.abort();
+            served?;
         }
         Command::User {
             command: UserCommand::Add { login, roles, name },

@@ -238,6 +238,39 @@ fn tokens_are_listed_and_revoked_from_the_command_line() {
 }
 
 #[test]
+fn audit_prune_says_how_many_rows_went_and_refuses_a_bad_retention() {
+    let data = scratch();
+    let (ok, _, err) = run(parterre(&data).arg("migrate"), None);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(parterre(&data).args(["audit", "prune"]), None);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("0 lignes du journal d'audit supprimées (plus anciennes que 400 jours)"),
+        "{out}"
+    );
+    // A retention that would wipe the trail is refused, from the file as from the flag.
+    std::fs::write(data.join("parterre.toml"), "audit_retention_days = 3\n").unwrap();
+    let (ok, _, err) = run(
+        parterre(&data).args(["audit", "prune"]).env_remove("PARTERRE_AUDIT_RETENTION_DAYS"),
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("durée de conservation du journal d'audit invalide"), "{err}");
+    let (ok, _, err) = run(parterre(&data).args(["audit", "prune", "--days", "0"]), None);
+    assert!(!ok);
+    assert!(err.contains("durée de conservation"), "{err}");
+    let (ok, _, err) = run(
+        parterre(&data)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env_remove("PARTERRE_AUDIT_RETENTION_DAYS"),
+        None,
+    );
+    assert!(!ok, "serve does not start with a retention it would not apply");
+    assert!(err.contains("durée de conservation"), "{err}");
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
 fn crates_depend_only_downwards() {
     let out = Command::new(env!("CARGO"))
         .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])

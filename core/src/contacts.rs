@@ -113,7 +113,8 @@ pub async fn resolve_payer(tx: &mut WriteTx, payer: &PayerInput) -> Result<Conta
         email,
     };
     tx.record(
-        Change::new("contact.create", "contact", id).after(&c),
+        // By id only: the name and email stay in `contacts`, where erasure reaches them.
+        Change::new("contact.create", "contact", id).after(&serde_json::json!({ "id": id })),
         Some(Event::ContactCreated {
             contact_id: id,
             postal_code: Some(postal_code).filter(|p| !p.is_empty()),

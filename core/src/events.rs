@@ -4,12 +4,19 @@
 //! (see [`crate::store::WriteTx::record`]); the pipelines drain the outbox into the Avro log.
 //! Variants carry ids, amounts in cents and what the warehouse needs to project them.
 //! Evolve only by adding variants or optional fields: old segments must stay readable.
+//!
+//! People are named by id only (contacts, users, the actor): names, emails, phones and logins
+//! stay in their own tables, where erasure reaches them. No secret enters an event: promo code
+//! text (single-use codes are bearer secrets), token ids or secrets, keys. Schema 3 removed the
+//! fields that broke this rule (`UserCreated.login`, `PromoCodeCreated.code`,
+//! `ApiTokenCreated.token_id`); the log
+//! reads older segments by field name, so their extra fields are simply not read.
 
 use crate::store::Actor;
 use serde::{Deserialize, Serialize};
 
 /// Version of the event schema, bumped when a variant or an optional field is added.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A fact that happened in the core.
 ///
@@ -23,7 +30,6 @@ pub const SCHEMA_VERSION: u32 = 2;
 pub enum Event {
     UserCreated {
         user_id: i64,
-        login: String,
     },
     UserUpdated {
         user_id: i64,
@@ -43,8 +49,8 @@ pub enum Event {
         code: String,
         permissions: Vec<String>,
     },
+    /// No token id: which token is a matter for the audit trail, not for the warehouse.
     ApiTokenCreated {
-        token_id: i64,
         user_id: i64,
     },
     VenueCreated {
@@ -173,7 +179,7 @@ pub enum Event {
     },
     PromoCodeCreated {
         promo_code_id: i64,
-        code: String,
+        /// Name of the single-use batch (`lot-…`, generated, not a code).
         batch: Option<String>,
     },
     PromoCodeApplied {
@@ -304,7 +310,8 @@ pub struct EventEnvelope {
     pub event_id: String,
     /// When it happened, UTC, storage format.
     pub occurred_at: String,
-    /// Login of the actor (`system` for the CLI).
+    /// The actor by id: `user:ID`, or `system` for the CLI and background tasks (schema 3;
+    /// before, the login).
     pub actor: String,
     /// The actor's user id.
     pub actor_id: Option<i64>,
@@ -320,7 +327,7 @@ impl EventEnvelope {
         EventEnvelope {
             event_id: uuid::Uuid::new_v4().to_string(),
             occurred_at: crate::time::now_db(),
-            actor: actor.login.clone(),
+            actor: actor.reference(),
             actor_id: actor.user_id,
             schema_version: SCHEMA_VERSION,
             event,

@@ -58,7 +58,7 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Who performs an operation: written in every audit row and event.
+/// Who performs an operation: audit rows and events name it by [`Actor::reference`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Actor {
     /// The user, when a person or a token acts.
@@ -80,6 +80,14 @@ impl Actor {
         Actor {
             user_id: Some(id),
             login: login.to_string(),
+        }
+    }
+    /// How audit rows and events name the actor: `user:ID`, or `system`. Never the login,
+    /// which is personal data kept in `users` only (so erasing a user reaches it).
+    pub fn reference(&self) -> String {
+        match self.user_id {
+            Some(id) => format!("user:{id}"),
+            None => "system".into(),
         }
     }
 }
@@ -440,7 +448,7 @@ impl WriteTx {
                 q = q
                     .bind(at.clone())
                     .bind(self.actor.user_id)
-                    .bind(self.actor.login.clone())
+                    .bind(self.actor.reference())
                     .bind(change.action.clone())
                     .bind(change.entity.clone())
                     .bind(change.entity_id.clone())

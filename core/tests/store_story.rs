@@ -2,9 +2,11 @@
 //! PostgreSQL when `PARTERRE_TEST_PG` is set. What one backend does, the other must do too.
 
 use parterre_core::auth::{audit, permissions, roles, sessions, tokens, users};
-use parterre_core::catalog::{self, performances, plans, prices, seasons, shows, venues};
+use parterre_core::catalog::{self, performances, plans, prices, seasons, shows, venues, PerformanceQuery};
+use parterre_core::contacts::{self, PayerInput};
+use parterre_core::sales::{carts, promo, waitlist, TicketRequest};
 use parterre_core::testing::TestDb;
-use parterre_core::{events, Actor, CoreError, Money, Store};
+use parterre_core::{db, events, Actor, CoreError, Money, Store};
 
 async fn outbox_kinds(store: &Store) -> Vec<String> {
     events::read_outbox(store, 0, 100_000)
@@ -323,6 +325,214 @@ async fn demo_on_every_backend() {
         eprintln!("demo on {}", db.label);
         let store = db.open().await.unwrap();
         demo_story(&store).await;
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+/// Every audit row and outbox row as lower-case text, to search for what must not be there.
+async fn trail(store: &Store) -> Vec<String> {
+    let audit: Vec<(String, Option<String>, Option<String>, Option<String>)> =
+        db::query_as("SELECT actor, entity_id, before_json, after_json FROM audit_log ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    let outbox: Vec<(String, String)> = db::query_as("SELECT actor, payload FROM outbox ORDER BY seq")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    let mut out: Vec<String> = audit
+        .into_iter()
+        .map(|(a, id, b, af)| {
+            format!(
+                "audit {a} {} {} {}",
+                id.unwrap_or_default(),
+                b.unwrap_or_default(),
+                af.unwrap_or_default()
+            )
+        })
+        .collect();
+    out.extend(outbox.into_iter().map(|(a, p)| format!("outbox {a} {p}")));
+    out.into_iter().map(|t| t.to_lowercase()).collect()
+}
+
+/// A buyer, a waiting-list entry, a staff user, a failed login with a long typed name, a
+/// promo code (shared and single-use) created and applied, a token: afterwards no audit row
+/// and no event holds a name, an email, a phone, a login or a code — only ids.
+async fn personal_data_story(store: &Store) {
+    parterre_core::demo::load(store, parterre_core::time::today_paris()).await.unwrap();
+    let sys = Actor::system();
+    let staff = users::create_user(store, &sys, "ysolde.trebaol", "Ysolde Trebaol", "motdepasse1", &[])
+        .await
+        .unwrap();
+    let clerk = Actor::user(staff.id, &staff.login);
+
+    // A buyer created during a sale, by a staff member.
+    let mut tx = store.write(&clerk).await.unwrap();
+    let buyer = contacts::resolve_payer(
+        &mut tx,
+        &PayerInput {
+            last_name: Some("Zébulon-Quintal".into()),
+            first_name: Some("Hortense".into()),
+            email: Some("hortense.zq@exemple-prive.fr".into()),
+            postal_code: Some("75011".into()),
+            city: Some("Paris".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // Someone on a waiting list, with a phone.
+    let perfs = performances::list_performances(store, &PerformanceQuery::default()).await.unwrap();
+    let perf = perfs
+        .iter()
+        .find(|p| !p.numbered && p.capacity == 99 && p.starts_at > chrono::Utc::now() + chrono::Duration::days(1))
+        .unwrap();
+    waitlist::join(
+        store,
+        &clerk,
+        perf.id,
+        &waitlist::WaitlistInput {
+            last_name: "Ondine-Pervenche".into(),
+            first_name: "Léa".into(),
+            email: "lea.op@exemple-prive.fr".into(),
+            phone: "06 98 76 54 32".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    // Failed logins: a 60-character name nobody has, and a real login with a wrong password.
+    let typed = format!("intrus{}", "q".repeat(54));
+    assert_eq!(typed.chars().count(), 60);
+    assert!(matches!(
+        users::verify_login(store, &typed, "x").await,
+        Err(CoreError::BadCredentials)
+    ));
+    assert!(matches!(
+        users::verify_login(store, "ysolde.trebaol", "mauvais!").await,
+        Err(CoreError::BadCredentials)
+    ));
+    let failed: Vec<_> = audit::recent(store, Some("user"), 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "login.failed")
+        .collect();
+    assert_eq!(failed.len(), 2);
+    assert_eq!(
+        failed[0].entity_id.as_deref(),
+        Some(staff.id.to_string().as_str()),
+        "a known login: its user id"
+    );
+    assert_eq!(failed[1].entity_id, None, "an unknown login: no name at all");
+
+    // Promo codes: a shared one and a single-use batch, one applied to a cart.
+    let shared = promo::create(
+        store,
+        &clerk,
+        &promo::PromoInput {
+            code: Some("sesame-confidentiel".into()),
+            discount_percent: Some(10),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let batch = promo::create(
+        store,
+        &clerk,
+        &promo::PromoInput {
+            batch_size: Some(3),
+            discount_amount: Some(Money::cents(500)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let cats = prices::list_price_categories(store).await.unwrap();
+    let full = cats.iter().find(|c| c.code == "full").unwrap().id;
+    let cart = carts::create_cart(store, &clerk, "counter", 3600).await.unwrap();
+    carts::add_tickets(
+        store,
+        &clerk,
+        cart.id,
+        &TicketRequest {
+            performance_id: perf.id,
+            price_category_id: full,
+            quantity: Some(1),
+            ..Default::default()
+        },
+        3600,
+    )
+    .await
+    .unwrap();
+    promo::apply(store, &clerk, cart.id, &batch[0].code).await.unwrap();
+    let token = tokens::create_token(store, &sys, "ysolde.trebaol", "script de caisse")
+        .await
+        .unwrap();
+
+    let rows = trail(store).await;
+    let mut secrets = vec![
+        "zébulon".to_string(),
+        "hortense".into(),
+        "exemple-prive".into(),
+        "ondine".into(),
+        "pervenche".into(),
+        "98 76 54 32".into(),
+        "ysolde".into(),
+        "trebaol".into(),
+        typed.clone(),
+        shared[0].code.to_lowercase(),
+        token.to_lowercase(),
+        token[parterre_core::auth::tokens::TOKEN_PREFIX.len()..].to_lowercase(),
+    ];
+    secrets.extend(batch.iter().map(|b| b.code.to_lowercase()));
+    for secret in &secrets {
+        let found: Vec<&String> = rows.iter().filter(|r| r.contains(secret.as_str())).collect();
+        assert!(found.is_empty(), "« {secret} » found in the trail: {found:?}");
+    }
+    // People appear by id: the buyer's, and the clerk as `user:ID`.
+    let by_clerk = format!("audit user:{} {}", staff.id, buyer.id);
+    assert!(rows
+        .iter()
+        .any(|r| r.starts_with(&by_clerk) && r.contains(&format!("{{\"id\":{}}}", buyer.id))));
+    assert!(rows.iter().any(|r| r.starts_with(&format!("outbox user:{}", staff.id))));
+    // The postal code and city stay in the event: audience geography needs them.
+    assert!(rows.iter().any(|r| r.contains("contact_created") && r.contains("75011")));
+    // Administrators still see who did it: the login is read from `users` at display time.
+    let shown = audit::recent(store, Some("cart"), 10).await.unwrap();
+    assert!(
+        shown.iter().any(|r| r.action == "cart.promo" && r.actor == "ysolde.trebaol"),
+        "{shown:?}"
+    );
+
+    // Retention: rows older than the cut-off go, the prune itself is audited (a count only).
+    let before: i64 = db::query_as::<(i64,)>("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .0;
+    let now = chrono::Utc::now();
+    assert_eq!(audit::prune(store, 30, now).await.unwrap(), 0, "nothing is a month old yet");
+    assert!(audit::prune(store, 5, now).await.is_err(), "a retention under a month is refused");
+    let gone = audit::prune(store, 30, now + chrono::Duration::days(31)).await.unwrap();
+    assert_eq!(gone as i64, before + 1, "every row, the first prune's included, was older");
+    let left = audit::recent(store, None, 10).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].action, "audit.prune");
+    assert!(left[0].after_json.as_deref().unwrap().contains(&format!("\"rows\":{gone}")));
+}
+
+#[tokio::test]
+async fn no_personal_data_or_secret_in_audit_or_events_on_every_backend() {
+    for db in TestDb::all().await.unwrap() {
+        eprintln!("personal data story on {}", db.label);
+        let store = db.open().await.unwrap();
+        personal_data_story(&store).await;
         store.close().await;
         db.cleanup().await;
     }

@@ -31,7 +31,7 @@ pub struct EventRecord {
     pub event_id: String,
     /// When it happened: UTC, `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
     pub occurred_at: String,
-    /// Login of the actor (`system` for the CLI).
+    /// The actor by id: `user:ID` or `system` (the login in segments before schema 3).
     pub actor: String,
     /// The actor's user id.
     pub actor_id: Option<i64>,
@@ -48,11 +48,20 @@ impl EventRecord {
             seq,
             event_id: env.event_id,
             occurred_at: env.occurred_at,
-            actor: env.actor,
+            actor: actor_reference(env.actor_id),
             actor_id: env.actor_id,
             schema_version: env.schema_version as i32,
             event: env.event,
         }
+    }
+}
+
+/// How the log names an actor: `user:ID`, or `system` (never the login, which outbox rows
+/// written before schema 3 still carried).
+pub fn actor_reference(actor_id: Option<i64>) -> String {
+    match actor_id {
+        Some(id) => format!("user:{id}"),
+        None => "system".into(),
     }
 }
 
@@ -329,10 +338,11 @@ pub fn replay(dir: &Path, checkpoint: &Checkpoint, after: i64, mut each: impl Fn
             offset,
             reason: e.to_string(),
         };
-        let reader = Reader::builder(counting)
-            .reader_schema(schema())
-            .build()
-            .map_err(|e| corrupt(0, &e))?;
+        // Read with the segment's own schema and map fields by name: fields an older schema
+        // had and this one dropped are not read, fields it lacks are `None`. (Avro schema
+        // resolution against the current schema would match each `data` record to the first
+        // union branch whose fields it covers, which a smaller variant can be for another's.)
+        let reader = Reader::builder(counting).build().map_err(|e| corrupt(0, &e))?;
         let mut block_start = 0u64;
         for value in reader {
             let value = value.map_err(|e| corrupt(block_start, &e))?;

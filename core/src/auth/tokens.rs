@@ -87,10 +87,7 @@ pub async fn create_token_for(store: &Store, actor: &Actor, login: &str, label: 
     tx.record(
         Change::new("token.create", "api_token", id)
             .after(&serde_json::json!({ "user_id": user.id, "label": label, "expires_at": expires_at })),
-        Some(Event::ApiTokenCreated {
-            token_id: id,
-            user_id: user.id,
-        }),
+        Some(Event::ApiTokenCreated { user_id: user.id }),
     )
     .await?;
     tx.commit().await?;

@@ -96,6 +96,12 @@ pub fn check_login_input(login: &str, password: &str) -> Result<()> {
     e.into_result()
 }
 
+/// What an audit row keeps of a user: the id and the rights, never the login or the name
+/// (personal data, kept in `users` only).
+fn audit_view(u: &User) -> serde_json::Value {
+    serde_json::json!({ "id": u.id, "active": u.active, "roles": u.roles })
+}
+
 fn validate(login: &str, display_name: &str, password: Option<&str>) -> Result<()> {
     let mut e = FieldErrors::new();
     let ok_chars = login.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
@@ -173,11 +179,8 @@ pub async fn create_user(store: &Store, actor: &Actor, login: &str, display_name
         roles: roles.to_vec(),
     };
     tx.record(
-        Change::new("user.create", "user", id).after(&user),
-        Some(Event::UserCreated {
-            user_id: id,
-            login: login.into(),
-        }),
+        Change::new("user.create", "user", id).after(&audit_view(&user)),
+        Some(Event::UserCreated { user_id: id }),
     )
     .await?;
     tx.record(
@@ -239,8 +242,8 @@ pub async fn update_user(
     };
     tx.record(
         Change::new(if hash.is_some() { "user.update_password" } else { "user.update" }, "user", id)
-            .before(&before)
-            .after(&after),
+            .before(&audit_view(&before))
+            .after(&audit_view(&after)),
         Some(Event::UserUpdated { user_id: id, active }),
     )
     .await?;
@@ -335,6 +338,7 @@ pub async fn verify_login(store: &Store, login: &str, password: &str) -> Result<
         .fetch_optional(store.pool())
         .await?;
     // Hash even for unknown logins, so timing does not reveal which logins exist.
+    let known_id = row.as_ref().map(|r| r.0);
     let (id, hash, active) = row.unwrap_or((
         0,
         "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
@@ -346,13 +350,19 @@ pub async fn verify_login(store: &Store, login: &str, password: &str) -> Result<
             return Ok(u);
         }
     }
-    crate::store::audit_only(
-        store,
-        &Actor::system(),
-        "login.failed",
-        "user",
-        serde_json::json!({ "login": login.trim() }),
+    // Nothing typed as a login is kept: the user's id when the login exists, else no name.
+    let mut tx = store.write(&Actor::system()).await?;
+    tx.record(
+        crate::store::Change {
+            action: "login.failed".into(),
+            entity: "user".into(),
+            entity_id: known_id.map(|id| id.to_string()),
+            before: None,
+            after: Some(serde_json::json!({ "known_login": known_id.is_some() })),
+        },
+        None,
     )
     .await?;
+    tx.commit().await?;
     Err(CoreError::BadCredentials)
 }

@@ -211,10 +211,10 @@ pub async fn create(store: &Store, actor: &Actor, input: &PromoInput) -> Result<
         .map_err(|e| on_unique(e, format!("le code « {code} » existe déjà")))?;
         made.push(id);
         tx.record(
-            Change::new("promo.create", "promo_code", id).after(&code),
+            // The code is a secret (single-use ones are bearer vouchers): by id only.
+            Change::new("promo.create", "promo_code", id).after(&serde_json::json!({ "batch": batch, "max_uses": max_uses })),
             Some(Event::PromoCodeCreated {
                 promo_code_id: id,
-                code: code.clone(),
                 batch: batch.clone(),
             }),
         )
@@ -301,7 +301,7 @@ pub async fn apply(store: &Store, actor: &Actor, cart_id: i64, code: &str) -> Re
         .execute(tx.conn())
         .await?;
     tx.record(
-        Change::new("cart.promo", "cart", cart_id).after(&p.code),
+        Change::new("cart.promo", "cart", cart_id).after(&serde_json::json!({ "promo_code_id": p.id })),
         Some(Event::PromoCodeApplied {
             cart_id,
             promo_code_id: p.id,

@@ -93,7 +93,13 @@ pub async fn join(store: &Store, actor: &Actor, performance_id: i64, input: &Wai
     .fetch_one(tx.conn())
     .await?;
     tx.record(
-        Change::new("waitlist.join", "waitlist", id).after(input),
+        // Names, email and phone stay in `waitlist`; the audit row has what was asked.
+        Change::new("waitlist.join", "waitlist", id).after(&serde_json::json!({
+            "performance_id": performance_id,
+            "price_category_id": input.price_category_id,
+            "quantity": quantity,
+            "channel": channel,
+        })),
         Some(Event::WaitlistJoined {
             entry_id: id,
             performance_id,

@@ -47,7 +47,8 @@ pub struct State {
     price_categories: HashMap<i64, String>,
     /// Formules and products: (kind, name).
     products: HashMap<i64, (String, String)>,
-    promo_codes: HashMap<i64, String>,
+    /// Promo codes: their batch (the code text never reaches the log).
+    promo_codes: HashMap<i64, Option<String>>,
     pub(crate) orders: HashMap<i64, OrderRow>,
     order_tickets: HashMap<i64, Vec<i64>>,
     pub(crate) shows: HashMap<i64, ShowRow>,
@@ -92,8 +93,8 @@ impl State {
             } => {
                 self.products.insert(*product_id, (kind.clone(), name.clone()));
             }
-            Event::PromoCodeCreated { promo_code_id, code, .. } => {
-                self.promo_codes.insert(*promo_code_id, code.clone());
+            Event::PromoCodeCreated { promo_code_id, batch } => {
+                self.promo_codes.insert(*promo_code_id, batch.clone());
             }
             Event::ShowCreated {
                 show_id,
@@ -223,7 +224,7 @@ impl State {
                         number: number.clone(),
                         buyer_id: *payer_contact_id,
                         channel: channel.clone(),
-                        operator: r.actor.clone(),
+                        operator_id: r.actor_id,
                         status: status.clone(),
                         total: *total_cents,
                         placed_at: at,
@@ -279,9 +280,10 @@ impl State {
                     price_category: price_category_id.and_then(|p| self.price_categories.get(&p).cloned()),
                     formule_id: formule.map(|_| product_id.unwrap_or_default()),
                     formule: formule.map(|(_, n)| n.clone()),
-                    promo_code: promo_code_id.and_then(|p| self.promo_codes.get(&p).cloned()),
+                    promo_code_id: *promo_code_id,
+                    promo_batch: promo_code_id.and_then(|p| self.promo_codes.get(&p).cloned().flatten()),
                     channel: channel.clone(),
-                    operator: r.actor.clone(),
+                    operator_id: r.actor_id,
                     buyer_id,
                     spectator_id: None,
                     amount_ttc: *amount_cents,
@@ -363,7 +365,7 @@ impl State {
                         buyer_id: buyer,
                         method: method.clone(),
                         amount: *amount_cents,
-                        operator: r.actor.clone(),
+                        operator_id: r.actor_id,
                         paid_at: at,
                         season: season.clone(),
                     },

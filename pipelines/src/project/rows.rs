@@ -62,9 +62,12 @@ pub struct TicketRow {
     pub price_category: Option<String>,
     pub formule_id: Option<i64>,
     pub formule: Option<String>,
-    pub promo_code: Option<String>,
+    /// The promo code by id (its text is a secret), and its single-use batch if any.
+    pub promo_code_id: Option<i64>,
+    pub promo_batch: Option<String>,
     pub channel: String,
-    pub operator: String,
+    /// The user who sold it (`None`: the system, e.g. the web shop or an import).
+    pub operator_id: Option<i64>,
     pub buyer_id: Option<i64>,
     pub spectator_id: Option<i64>,
     pub amount_ttc: i64,
@@ -88,7 +91,7 @@ pub struct PaymentRow {
     pub buyer_id: Option<i64>,
     pub method: String,
     pub amount: i64,
-    pub operator: String,
+    pub operator_id: Option<i64>,
     pub paid_at: i64,
     pub season: String,
 }
@@ -100,7 +103,7 @@ pub struct OrderRow {
     pub number: String,
     pub buyer_id: i64,
     pub channel: String,
-    pub operator: String,
+    pub operator_id: Option<i64>,
     pub status: String,
     pub total: i64,
     pub placed_at: i64,
@@ -176,9 +179,10 @@ pub(super) fn batch(s: &State, table: Table, season: &str) -> parterre_warehouse
                 opt_texts(r.iter().map(|r| r.price_category.as_deref())),
                 opt_ints(r.iter().map(|r| r.formule_id)),
                 opt_texts(r.iter().map(|r| r.formule.as_deref())),
-                opt_texts(r.iter().map(|r| r.promo_code.as_deref())),
+                opt_ints(r.iter().map(|r| r.promo_code_id)),
+                opt_texts(r.iter().map(|r| r.promo_batch.as_deref())),
                 texts(r.iter().map(|r| r.channel.as_str())),
-                texts(r.iter().map(|r| r.operator.as_str())),
+                opt_ints(r.iter().map(|r| r.operator_id)),
                 opt_ints(r.iter().map(|r| r.buyer_id)),
                 opt_ints(r.iter().map(|r| r.spectator_id)),
                 decimals(r.iter().map(|r| r.amount_ttc), 12)?,
@@ -202,7 +206,7 @@ pub(super) fn batch(s: &State, table: Table, season: &str) -> parterre_warehouse
                 opt_ints(r.iter().map(|r| r.buyer_id)),
                 texts(r.iter().map(|r| r.method.as_str())),
                 decimals(r.iter().map(|r| r.amount), 12)?,
-                texts(r.iter().map(|r| r.operator.as_str())),
+                opt_ints(r.iter().map(|r| r.operator_id)),
                 times(r.iter().map(|r| r.paid_at)),
             ]
         }
@@ -214,7 +218,7 @@ pub(super) fn batch(s: &State, table: Table, season: &str) -> parterre_warehouse
                 texts(r.iter().map(|r| r.number.as_str())),
                 ints(r.iter().map(|r| r.buyer_id)),
                 texts(r.iter().map(|r| r.channel.as_str())),
-                texts(r.iter().map(|r| r.operator.as_str())),
+                opt_ints(r.iter().map(|r| r.operator_id)),
                 texts(r.iter().map(|r| r.status.as_str())),
                 decimals(r.iter().map(|r| r.total), 12)?,
                 times(r.iter().map(|r| r.placed_at)),
@@ -239,12 +243,14 @@ pub fn event_batch(records: &[&crate::log::EventRecord]) -> parterre_warehouse::
                 .unwrap_or_default()
         })
         .collect();
+    // By id, whatever the segment's schema (before schema 3 the log held the login).
+    let actors: Vec<String> = records.iter().map(|r| crate::log::actor_reference(r.actor_id)).collect();
     let cols: Vec<ArrayRef> = vec![
         ints(records.iter().map(|r| r.seq)),
         texts(records.iter().map(|r| r.event_id.as_str())),
         times(records.iter().map(|r| super::micros(&r.occurred_at).unwrap_or(0))),
         texts(records.iter().map(|r| r.event.kind())),
-        texts(records.iter().map(|r| r.actor.as_str())),
+        texts(actors.iter().map(String::as_str)),
         opt_ints(records.iter().map(|r| r.actor_id)),
         ints(records.iter().map(|r| r.schema_version as i64)),
         texts(payload.iter().map(String::as_str)),
