@@ -150,8 +150,9 @@ async fn run_pipeline(store: Store, data: PathBuf, follow: parterre_pipelines::p
     }
 }
 
-/// Serves a prepared state; a background task releases expired cart holds every 5 seconds,
-/// another runs the event pipeline when the state has a data folder.
+/// Serves a prepared state; a background task releases expired cart holds every 5 seconds (and,
+/// hourly, forgets idempotency answers older than a day), another runs the event pipeline when
+/// the state has a data folder.
 pub async fn serve_with(
     state: SharedState,
     listener: TcpListener,
@@ -159,9 +160,17 @@ pub async fn serve_with(
 ) -> std::io::Result<()> {
     let sweeper_store = state.store.clone();
     let sweeper = tokio::spawn(async move {
+        let mut rounds: u64 = 0;
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
         loop {
             tick.tick().await;
+            rounds += 1;
+            // Answers kept for Idempotency-Key replays go after 24 hours (looked at hourly).
+            if rounds % 720 == 1 {
+                if let Err(e) = parterre_core::idempotency::prune(&sweeper_store).await {
+                    tracing::warn!(error = %e, "idempotency prune failed");
+                }
+            }
             if let Err(e) = parterre_core::sales::carts::sweep_expired(&sweeper_store).await {
                 tracing::warn!(error = %e, "expiry sweep failed");
             }
