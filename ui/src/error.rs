@@ -147,3 +147,77 @@ where
         }
     }
 }
+
+/// `Path<T>` whose rejections (an id that is not a number, or too large) answer 400 in the
+/// API's JSON shape instead of axum's plain text.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let message = match e.kind() {
+                    ErrorKind::ParseErrorAtKey { value, .. }
+                    | ErrorKind::ParseErrorAtIndex { value, .. }
+                    | ErrorKind::ParseError { value, .. } => {
+                        format!("chemin invalide : « {value} » n'est pas un identifiant (nombre entier attendu)")
+                    }
+                    _ => format!("chemin invalide : {}", e.body_text()),
+                };
+                Err(AppError::api(StatusCode::BAD_REQUEST, message))
+            }
+            Err(e) => Err(AppError::api(e.status(), format!("chemin invalide : {}", e.body_text()))),
+        }
+    }
+}
+
+/// `Query<T>` whose rejections (a number that is not one, or too large) answer 400 in the
+/// API's JSON shape, naming the parameter.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => {
+                let text = e.body_text();
+                let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+                let message = match detail.split_once(": ") {
+                    Some((name, cause)) => format!("paramètre « {name} » invalide : {}", query_cause_fr(cause)),
+                    None => format!("paramètres de la requête invalides : {}", query_cause_fr(detail)),
+                };
+                Err(AppError::api(StatusCode::BAD_REQUEST, message))
+            }
+        }
+    }
+}
+
+/// The usual causes of a query-string rejection, in French; others as they are.
+fn query_cause_fr(cause: &str) -> String {
+    if cause.starts_with("invalid digit") || cause.starts_with("cannot parse integer") {
+        "nombre entier attendu".into()
+    } else if cause.starts_with("number too large") || cause.starts_with("number too small") {
+        "nombre hors limites".into()
+    } else if cause.starts_with("provided string was not `true` or `false`") {
+        "true ou false attendu".into()
+    } else {
+        cause.to_string()
+    }
+}

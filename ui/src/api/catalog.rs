@@ -2,9 +2,9 @@
 
 use super::dto::*;
 use crate::auth::ApiUser;
-use crate::error::{ApiJson, AppError, AppResult};
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
 use crate::SharedState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use parterre_core::auth::permissions::{CATALOG_EDIT, CATALOG_READ};
@@ -31,6 +31,7 @@ pub async fn list_halls(State(state): State<SharedState>, user: ApiUser) -> AppR
 
 /// Filters of `GET /api/v1/shows`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ShowFilter {
     /// Season name (`2026-2027`) or id; all seasons when absent.
     pub season: Option<String>,
@@ -59,7 +60,11 @@ async fn show_dto(state: &SharedState, show: shows::Show) -> AppResult<ShowDto> 
     responses((status = 200, description = "Shows", body = [ShowDto]),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody)))]
-pub async fn list_shows(State(state): State<SharedState>, user: ApiUser, Query(f): Query<ShowFilter>) -> AppResult<Json<Vec<ShowDto>>> {
+pub async fn list_shows(
+    State(state): State<SharedState>,
+    user: ApiUser,
+    ApiQuery(f): ApiQuery<ShowFilter>,
+) -> AppResult<Json<Vec<ShowDto>>> {
     user.require(&state, CATALOG_READ, "/api/v1/shows").await?;
     let sid = season_id(&state, f.season.as_deref()).await?;
     let mut out = Vec::new();
@@ -91,7 +96,7 @@ pub async fn create_show(
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody),
               (status = 404, description = "Unknown show", body = ErrorBody)))]
-pub async fn get_show(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<ShowDto>> {
+pub async fn get_show(State(state): State<SharedState>, user: ApiUser, ApiPath(id): ApiPath<i64>) -> AppResult<Json<ShowDto>> {
     user.require(&state, CATALOG_READ, "/api/v1/shows/{id}").await?;
     let show = shows::get_show(&state.store, id).await?;
     Ok(Json(show_dto(&state, show).await?))
@@ -107,7 +112,7 @@ pub async fn get_show(State(state): State<SharedState>, user: ApiUser, Path(id):
 pub async fn update_show(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<ShowInput>,
 ) -> AppResult<Json<ShowDto>> {
     user.require(&state, CATALOG_EDIT, "/api/v1/shows/{id}").await?;
@@ -124,7 +129,7 @@ pub async fn update_show(
 pub async fn duplicate_show(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<(StatusCode, Json<ShowDto>)> {
     user.require(&state, CATALOG_EDIT, "/api/v1/shows/{id}/duplicate").await?;
     let copy = shows::duplicate_show(&state.store, &user.0.actor(), id).await?;
@@ -150,6 +155,7 @@ pub async fn list_seasons(State(state): State<SharedState>, user: ApiUser) -> Ap
 
 /// Filters of `GET /api/v1/performances`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PerformanceFilter {
     /// Season name (`2026-2027`) or id.
     pub season: Option<String>,
@@ -165,7 +171,7 @@ pub struct PerformanceFilter {
 pub async fn list_performances(
     State(state): State<SharedState>,
     user: ApiUser,
-    Query(f): Query<PerformanceFilter>,
+    ApiQuery(f): ApiQuery<PerformanceFilter>,
 ) -> AppResult<Json<Vec<PerformanceDto>>> {
     user.require(&state, CATALOG_READ, "/api/v1/performances").await?;
     let season_id = season_id(&state, f.season.as_deref()).await?;
@@ -203,7 +209,11 @@ pub async fn create_performance(
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody),
               (status = 404, description = "Unknown performance", body = ErrorBody)))]
-pub async fn get_performance(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<PerformanceDto>> {
+pub async fn get_performance(
+    State(state): State<SharedState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<PerformanceDto>> {
     user.require(&state, CATALOG_READ, "/api/v1/performances/{id}").await?;
     Ok(Json(performances::get_performance(&state.store, id).await?.into()))
 }
@@ -214,7 +224,7 @@ pub async fn get_performance(State(state): State<SharedState>, user: ApiUser, Pa
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody),
               (status = 404, description = "Unknown performance", body = ErrorBody)))]
-pub async fn get_plan(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<PlanDto>> {
+pub async fn get_plan(State(state): State<SharedState>, user: ApiUser, ApiPath(id): ApiPath<i64>) -> AppResult<Json<PlanDto>> {
     user.require(&state, CATALOG_READ, "/api/v1/performances/{id}/plan").await?;
     let p = performances::get_performance(&state.store, id).await?;
     let layout = venues::get_layout(&state.store, p.layout_id).await?;
@@ -260,6 +270,7 @@ pub async fn list_price_categories(State(state): State<SharedState>, user: ApiUs
 
 /// Filters of `GET /api/v1/products`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProductFilter {
     /// Season name or id (default: the current season; all if there is none).
     pub season: Option<String>,
@@ -273,7 +284,7 @@ pub struct ProductFilter {
 pub async fn list_products(
     State(state): State<SharedState>,
     user: ApiUser,
-    Query(f): Query<ProductFilter>,
+    ApiQuery(f): ApiQuery<ProductFilter>,
 ) -> AppResult<Json<Vec<ProductDto>>> {
     user.require(&state, CATALOG_READ, "/api/v1/products").await?;
     let sid = match season_id(&state, f.season.as_deref()).await? {

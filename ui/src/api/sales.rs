@@ -5,9 +5,9 @@ use super::dto::ErrorBody;
 use super::idempotency::IdempotencyHeader;
 use super::sales_dto::*;
 use crate::auth::ApiUser;
-use crate::error::{ApiJson, AppError, AppResult};
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
 use crate::SharedState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use parterre_core::auth::permissions::SALES_SELL;
@@ -80,7 +80,7 @@ pub async fn create_cart(
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
               (status = 404, description = "Unknown cart", body = ErrorBody),
               (status = 410, description = "Cart expired, holds released", body = ErrorBody)))]
-pub async fn get_cart(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<CartDto>> {
+pub async fn get_cart(State(state): State<SharedState>, user: ApiUser, ApiPath(id): ApiPath<i64>) -> AppResult<Json<CartDto>> {
     user.require(&state, SALES_SELL, "/api/v1/carts/{id}").await?;
     carts::sweep_expired(&state.store).await?;
     let cart = carts::get_cart(&state.store, id).await?;
@@ -134,7 +134,7 @@ async fn alternatives(state: &SharedState, performance_id: i64) -> Vec<i64> {
 pub async fn add_tickets(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<TicketRequest>,
 ) -> AppResult<Json<CartDto>> {
     user.require(&state, SALES_SELL, "/api/v1/carts/{id}/tickets").await?;
@@ -164,7 +164,7 @@ pub async fn add_tickets(
 pub async fn add_product(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<ProductRequest>,
 ) -> AppResult<Json<CartDto>> {
     user.require(&state, SALES_SELL, "/api/v1/carts/{id}/products").await?;
@@ -189,7 +189,7 @@ pub struct PromoRequest {
 pub async fn apply_promo(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<PromoRequest>,
 ) -> AppResult<Json<CartDto>> {
     user.require(&state, SALES_SELL, "/api/v1/carts/{id}/promo").await?;
@@ -206,11 +206,12 @@ pub async fn apply_promo(
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
               (status = 404, description = "Unknown line", body = ErrorBody),
+              (status = 409, description = "Cart already ordered", body = ErrorBody),
               (status = 410, description = "Cart expired", body = ErrorBody)))]
 pub async fn remove_item(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path((id, item_id)): Path<(i64, i64)>,
+    ApiPath((id, item_id)): ApiPath<(i64, i64)>,
 ) -> AppResult<Json<CartDto>> {
     user.require(&state, SALES_SELL, "/api/v1/carts/{id}/items/{item_id}").await?;
     Ok(Json(CartDto::new(
@@ -230,7 +231,7 @@ pub async fn remove_item(
 pub async fn checkout(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     idem: IdempotencyHeader,
     ApiJson(req): ApiJson<CheckoutInput>,
 ) -> AppResult<(StatusCode, Json<OrderDto>)> {
@@ -246,7 +247,7 @@ pub async fn checkout(
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
               (status = 404, description = "Unknown order", body = ErrorBody)))]
-pub async fn get_order(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<OrderDto>> {
+pub async fn get_order(State(state): State<SharedState>, user: ApiUser, ApiPath(id): ApiPath<i64>) -> AppResult<Json<OrderDto>> {
     user.require(&state, SALES_SELL, "/api/v1/orders/{id}").await?;
     Ok(Json(orders::get_order(&state.store, id).await?.into()))
 }
@@ -261,7 +262,7 @@ pub async fn get_order(State(state): State<SharedState>, user: ApiUser, Path(id)
 pub async fn cancel_order(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     idem: IdempotencyHeader,
 ) -> AppResult<Json<OrderDto>> {
     user.require(&state, SALES_SELL, "/api/v1/orders/{id}/cancel").await?;
@@ -283,7 +284,7 @@ pub async fn cancel_order(
 pub async fn exchange(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     idem: IdempotencyHeader,
     ApiJson(req): ApiJson<ExchangeInput>,
 ) -> AppResult<Json<OrderDto>> {
@@ -305,7 +306,7 @@ pub async fn exchange(
 pub async fn refund(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     idem: IdempotencyHeader,
     ApiJson(req): ApiJson<RefundInput>,
 ) -> AppResult<Json<OrderDto>> {
@@ -330,11 +331,12 @@ pub struct PayRequest {
     responses((status = 200, description = "The order", body = OrderDto),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
+              (status = 409, description = "Order cancelled, or changed meanwhile", body = ErrorBody),
               (status = 422, description = "Payments do not add up to the balance", body = ErrorBody)))]
 pub async fn pay(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     idem: IdempotencyHeader,
     ApiJson(req): ApiJson<PayRequest>,
 ) -> AppResult<Json<OrderDto>> {
@@ -366,7 +368,7 @@ pub struct DuplicateDto {
 pub async fn duplicate_ticket(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     idem: IdempotencyHeader,
 ) -> AppResult<Json<DuplicateDto>> {
     user.require(&state, SALES_SELL, "/api/v1/tickets/{id}/duplicate").await?;
@@ -384,7 +386,7 @@ pub async fn duplicate_ticket(
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
               (status = 404, description = "Unknown performance", body = ErrorBody)))]
-pub async fn availability(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<AvailabilityDto>> {
+pub async fn availability(State(state): State<SharedState>, user: ApiUser, ApiPath(id): ApiPath<i64>) -> AppResult<Json<AvailabilityDto>> {
     user.require(&state, SALES_SELL, "/api/v1/performances/{id}/availability").await?;
     let a = inventory::availability(&state.store, id).await?;
     let sold_out = a.counts.available == 0;
@@ -475,7 +477,7 @@ impl From<waitlist::WaitlistEntry> for WaitlistDto {
 pub async fn join_waitlist(
     State(state): State<SharedState>,
     user: ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<WaitlistInput>,
 ) -> AppResult<(StatusCode, Json<WaitlistDto>)> {
     user.require(&state, SALES_SELL, "/api/v1/performances/{id}/waitlist").await?;
@@ -490,7 +492,11 @@ pub async fn join_waitlist(
     responses((status = 200, description = "Entries", body = [WaitlistDto]),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody)))]
-pub async fn list_waitlist(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<Vec<WaitlistDto>>> {
+pub async fn list_waitlist(
+    State(state): State<SharedState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Vec<WaitlistDto>>> {
     user.require(&state, SALES_SELL, "/api/v1/performances/{id}/waitlist").await?;
     Ok(Json(
         waitlist::list(&state.store, id).await?.into_iter().map(WaitlistDto::from).collect(),
@@ -575,8 +581,10 @@ pub async fn create_promo(
 
 /// Filter of the options list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OptionsFilter {
     /// Days ahead (default 15: the D-15 alert).
+    #[param(minimum = 0, maximum = 3650)]
     pub days: Option<i64>,
 }
 
@@ -600,7 +608,7 @@ pub struct OptionDue {
 pub async fn options_due(
     State(state): State<SharedState>,
     user: ApiUser,
-    Query(f): Query<OptionsFilter>,
+    ApiQuery(f): ApiQuery<OptionsFilter>,
 ) -> AppResult<Json<Vec<OptionDue>>> {
     user.require(&state, SALES_SELL, "/api/v1/options").await?;
     let rows = orders::options_due(&state.store, f.days.unwrap_or(15)).await?;
@@ -622,7 +630,11 @@ pub async fn options_due(
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
               (status = 404, description = "Unknown order", body = ErrorBody),
               (status = 409, description = "No valid ticket to print", body = ErrorBody)))]
-pub async fn tickets_pdf(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<axum::response::Response> {
+pub async fn tickets_pdf(
+    State(state): State<SharedState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
     user.require(&state, SALES_SELL, "/api/v1/orders/{id}/tickets.pdf").await?;
     let pdf = crate::tickets::order_pdf(&state.store, id).await?;

@@ -5,5 +5,6 @@ mod api;
 mod helpers;
 mod hostile_money;
 mod pages;
+mod rejections;
 mod sales;
 mod warehouse;
