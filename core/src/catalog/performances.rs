@@ -150,14 +150,18 @@ async fn validate(store: &Store, input: &PerformanceInput) -> Result<Valid> {
         }
     }
     if let (Some(q), Some(l)) = (&input.quotas, layout) {
-        let total: i64 = q.iter().map(|x| x.places).sum();
         if q.iter().any(|x| x.places < 0 || !super::is_in(super::QUOTA_FAMILIES, &x.family)) {
             e.add("quotas", "contingent invalide (famille inconnue ou nombre négatif)");
-        } else if total > l.capacity {
-            e.add(
-                "quotas",
-                format!("les contingents ({total} places) dépassent la jauge ({})", l.capacity),
-            );
+        } else {
+            // Checked: places sent are any i64, and a wrapped sum would pass the gauge.
+            match q.iter().try_fold(0i64, |sum, x| sum.checked_add(x.places)) {
+                Some(total) if total <= l.capacity => {}
+                Some(total) => e.add(
+                    "quotas",
+                    format!("les contingents ({total} places) dépassent la jauge ({})", l.capacity),
+                ),
+                None => e.add("quotas", format!("les contingents dépassent la jauge ({})", l.capacity)),
+            }
         }
     }
     e.into_result()?;

@@ -32,6 +32,7 @@ pub async fn list_halls(State(state): State<SharedState>, user: ApiUser) -> AppR
 
 /// Filters of `GET /api/v1/shows`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ShowFilter {
     /// Season name (`2026-2027`) or id; all seasons when absent.
     pub season: Option<String>,
@@ -151,6 +152,7 @@ pub async fn list_seasons(State(state): State<SharedState>, user: ApiUser) -> Ap
 
 /// Filters of `GET /api/v1/performances`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PerformanceFilter {
     /// Season name (`2026-2027`) or id.
     pub season: Option<String>,
@@ -261,6 +263,7 @@ pub async fn list_price_categories(State(state): State<SharedState>, user: ApiUs
 
 /// Filters of `GET /api/v1/products`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProductFilter {
     /// Season name or id (default: the current season; all if there is none).
     pub season: Option<String>,

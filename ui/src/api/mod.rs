@@ -42,9 +42,81 @@ impl utoipa::Modify for Security {
     }
 }
 
+/// Documents, on every operation, the refusals the extractors answer before the handler runs
+/// (all with the JSON error body): 400 for a malformed path, query string, header or JSON
+/// body; 404 for an unknown id in the path; 415 for a body that is not JSON; 422 for a body, a
+/// query parameter or a header (an Idempotency-Key used for another operation) that is
+/// well-formed but not acceptable. A handler's own description of
+/// the same status wins. Applied once every route is in (see [`router`]).
+struct Rejections;
+
+impl utoipa::Modify for Rejections {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{Operation, ParameterIn};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                    )
+                    .build(),
+            )
+        };
+        let document = |op: &mut Operation| {
+            let params = op.parameters.iter().flatten().filter_map(|p| match p {
+                RefOr::T(p) => Some(p.parameter_in.clone()),
+                RefOr::Ref(_) => None,
+            });
+            let (mut path, mut query, mut header) = (false, false, false);
+            for place in params {
+                match place {
+                    ParameterIn::Path => path = true,
+                    ParameterIn::Query => query = true,
+                    ParameterIn::Header => header = true,
+                    _ => {}
+                }
+            }
+            let body = op.request_body.is_some();
+            let mut wanted = Vec::new();
+            if path || query || header || body {
+                wanted.push((
+                    "400",
+                    "Malformed request: path, query string, header or JSON body (JSON error body)",
+                ));
+            }
+            if path {
+                wanted.push(("404", "Unknown id in the path"));
+            }
+            if body {
+                wanted.push(("415", "Body missing or not sent as application/json"));
+            }
+            if body || query || header {
+                wanted.push(("422", "Invalid field or parameter (see fields)"));
+            }
+            for (status, description) in wanted {
+                op.responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| error(description));
+            }
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
+                .into_iter()
+                .flatten()
+            {
+                document(op);
+            }
+        }
+    }
+}
+
 /// Every API route with its OpenAPI description.
 pub fn router() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(catalog::list_halls))
         .routes(routes!(catalog::list_shows, catalog::create_show))
         .routes(routes!(catalog::get_show, catalog::update_show))
@@ -77,5 +149,7 @@ pub fn router() -> OpenApiRouter<SharedState> {
         .routes(routes!(warehouse::sql))
         .routes(routes!(access::verify_ticket))
         .routes(routes!(access::access_keys))
-        .routes(routes!(access::revocations))
+        .routes(routes!(access::revocations));
+    utoipa::Modify::modify(&Rejections, router.get_openapi_mut());
+    router
 }

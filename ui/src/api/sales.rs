@@ -207,6 +207,7 @@ pub async fn apply_promo(
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
               (status = 404, description = "Unknown line", body = ErrorBody),
+              (status = 409, description = "Cart already ordered", body = ErrorBody),
               (status = 410, description = "Cart expired", body = ErrorBody)))]
 pub async fn remove_item(
     State(state): State<SharedState>,
@@ -331,6 +332,7 @@ pub struct PayRequest {
     responses((status = 200, description = "The order", body = OrderDto),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
+              (status = 409, description = "Order cancelled, or changed meanwhile", body = ErrorBody),
               (status = 422, description = "Payments do not add up to the balance", body = ErrorBody)))]
 pub async fn pay(
     State(state): State<SharedState>,
@@ -576,8 +578,10 @@ pub async fn create_promo(
 
 /// Filter of the options list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OptionsFilter {
     /// Days ahead (default 15: the D-15 alert).
+    #[param(minimum = 0, maximum = 3650)]
     pub days: Option<i64>,
 }
 

@@ -8,5 +8,6 @@ mod hostile_money;
 mod hostile_revocation;
 mod hostile_warehouse;
 mod pages;
+mod rejections;
 mod sales;
 mod warehouse;
