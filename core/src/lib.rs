@@ -12,6 +12,7 @@
 pub mod access;
 pub mod auth;
 pub mod catalog;
+pub mod codes;
 pub mod contacts;
 pub mod db;
 pub mod demo;

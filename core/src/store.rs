@@ -279,6 +279,12 @@ impl Store {
         })
     }
 
+    /// Answers when the database does (health checks).
+    pub async fn ping(&self) -> Result<()> {
+        query("SELECT 1").execute(self.pool()).await?;
+        Ok(())
+    }
+
     /// Reads a setting.
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
         let v: Option<(String,)> = query_as("SELECT value FROM settings WHERE key = $1")

@@ -130,7 +130,7 @@ mod fixture {
         let full = prices::ensure_price_category(store, &a, "full", "Plein tarif", false, 0)
             .await
             .unwrap();
-        for t in ["A", "B"] {
+        for t in [crate::catalog::Tier::A, crate::catalog::Tier::B] {
             prices::set_grid_price(store, &a, season.id, t, full, Money::euros(20))
                 .await
                 .unwrap();

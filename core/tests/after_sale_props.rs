@@ -59,7 +59,9 @@ async fn orders_of(store: &Store, f: &SalesFixture) -> Vec<Order> {
     let a = Actor::system();
     let mut out = Vec::new();
     for (n, option) in [(2, false), (2, false), (1, true)] {
-        let cart = carts::create_cart(store, &a, "counter", 3600).await.unwrap();
+        let cart = carts::create_cart(store, &a, parterre_core::sales::Channel::Counter, 3600)
+            .await
+            .unwrap();
         let req = TicketRequest {
             performance_id: f.numbered.id,
             price_category_id: f.full,
@@ -163,7 +165,11 @@ async fn check(store: &Store, before: &[Order]) -> Result<(), String> {
                 o.number, now.paid, o.total
             ));
         }
-        let valid = now.tickets.iter().filter(|t| t.status == "valid").count();
+        let valid = now
+            .tickets
+            .iter()
+            .filter(|t| t.status == parterre_core::sales::TicketStatus::Valid)
+            .count();
         if valid > o.tickets.len() {
             return Err(format!("order {}: {valid} valid tickets out of {}", o.number, o.tickets.len()));
         }

@@ -125,7 +125,12 @@ async fn run_ops(store: &Store, f: &Fixture, ops: &[Op]) -> Result<(), String> {
         };
         if let Some(k) = slot {
             if cart_of(k, &mut cart_ids).is_none() {
-                cart_ids[k] = Some(carts::create_cart(store, &a, "counter", 3600).await.map_err(|e| e.to_string())?.id);
+                cart_ids[k] = Some(
+                    carts::create_cart(store, &a, parterre_core::sales::Channel::Counter, 3600)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .id,
+                );
             }
         }
         let result: Result<(), CoreError> = match op {
@@ -309,7 +314,7 @@ async fn parallel_buyers_never_get_the_same_seat() {
             let free = f.free.id;
             tasks.push(tokio::spawn(async move {
                 let a = Actor::system();
-                let cart = carts::create_cart(&store, &a, "web", 3600).await?;
+                let cart = carts::create_cart(&store, &a, parterre_core::sales::Channel::Web, 3600).await?;
                 // Half the buyers want one precise seat, half want 2 places of the free pool.
                 let req = if k % 2 == 0 {
                     TicketRequest {

@@ -2,11 +2,13 @@
 //! placement, formules, promo codes, checkout with split payments, options, after-sale
 //! operations and waiting lists.
 
-use parterre_core::catalog::{self, performances, prices, Performance, PerformanceQuery};
+use parterre_core::catalog::{performances, prices, Performance, PerformanceQuery};
 use parterre_core::contacts::PayerInput;
 use parterre_core::db;
 use parterre_core::payments::Tender;
-use parterre_core::sales::{after_sale, carts, orders, promo, waitlist, CheckoutInput, ProductRequest, TicketRequest};
+use parterre_core::sales::{
+    after_sale, carts, orders, promo, waitlist, CheckoutInput, OrderStatus, PaymentStatus, ProductRequest, TicketRequest,
+};
 use parterre_core::seating::inventory;
 use parterre_core::testing::TestDb;
 use parterre_core::{Actor, CoreError, Money, Store};
@@ -57,7 +59,9 @@ fn payer() -> PayerInput {
 async fn sales_story(w: &World) {
     let (s, a) = (&w.store, &w.actor);
     let perf = &w.numbered[0];
-    let cart = carts::create_cart(s, a, "counter", 3600).await.unwrap();
+    let cart = carts::create_cart(s, a, parterre_core::sales::Channel::Counter, 3600)
+        .await
+        .unwrap();
 
     // Four together at full price, two more at reduced price.
     let req = TicketRequest {
@@ -90,7 +94,7 @@ async fn sales_story(w: &World) {
     assert_eq!(due.as_cents(), c.items.iter().map(|i| i.unit.as_cents()).sum::<i64>());
 
     // A held seat cannot be held again.
-    let other = carts::create_cart(s, a, "phone", 3600).await.unwrap();
+    let other = carts::create_cart(s, a, parterre_core::sales::Channel::Phone, 3600).await.unwrap();
     let taken = seats[0].0;
     let err = carts::add_tickets(
         s,
@@ -146,7 +150,7 @@ async fn sales_story(w: &World) {
     .unwrap();
     assert_eq!(order.tickets.len(), 6);
     assert!(order.number.starts_with('C'));
-    assert_eq!(order.payment_status(), "paid");
+    assert_eq!(order.payment_status(), PaymentStatus::Paid);
     let mut tnums: Vec<&str> = order.tickets.iter().map(|t| t.number.as_str()).collect();
     tnums.dedup();
     assert_eq!(tnums.len(), 6);
@@ -158,7 +162,9 @@ async fn sales_story(w: &World) {
     );
 
     // The same email finds the same contact.
-    let c2 = carts::create_cart(s, a, "counter", 3600).await.unwrap();
+    let c2 = carts::create_cart(s, a, parterre_core::sales::Channel::Counter, 3600)
+        .await
+        .unwrap();
     let (c2v, _) = carts::add_tickets(
         s,
         a,
@@ -188,7 +194,7 @@ async fn sales_story(w: &World) {
     assert_eq!(o2.payer_contact_id, order.payer_contact_id);
 
     // Expiry releases holds, and the cart answers « panier expiré ».
-    let short = carts::create_cart(s, a, "web", 1).await.unwrap();
+    let short = carts::create_cart(s, a, parterre_core::sales::Channel::Web, 1).await.unwrap();
     carts::add_tickets(
         s,
         a,
@@ -214,7 +220,7 @@ async fn sales_story(w: &World) {
     assert!(matches!(err, CoreError::Gone(ref m) if m.contains("panier expiré")), "{err}");
 
     // Web channel refuses prices needing proof.
-    let web = carts::create_cart(s, a, "web", 3600).await.unwrap();
+    let web = carts::create_cart(s, a, parterre_core::sales::Channel::Web, 3600).await.unwrap();
     let err = carts::add_tickets(s, a, web.id, &req2, 3600).await.unwrap_err();
     assert!(err.to_string().contains("justificatif"), "{err}");
 
@@ -248,7 +254,9 @@ async fn sales_story(w: &World) {
     // Free placement: the pool never goes below zero.
     let fp = &w.free[0];
     let general = fp.capacity - fp.quotas.iter().map(|q| q.places).sum::<i64>();
-    let fc = carts::create_cart(s, a, "counter", 3600).await.unwrap();
+    let fc = carts::create_cart(s, a, parterre_core::sales::Channel::Counter, 3600)
+        .await
+        .unwrap();
     let mut left = general;
     while left > 0 {
         let n = left.min(50);
@@ -361,7 +369,10 @@ async fn sales_story(w: &World) {
     .await
     .is_err());
     let cancelled = after_sale::cancel_order(s, a, forder.id).await.unwrap();
-    assert!(cancelled.tickets.iter().all(|t| t.status == "cancelled"));
+    assert!(cancelled
+        .tickets
+        .iter()
+        .all(|t| t.status == parterre_core::sales::TicketStatus::Cancelled));
     let list = waitlist::list(s, fp.id).await.unwrap();
     assert_eq!(list[0].id, e1.id);
     assert!(
@@ -389,7 +400,9 @@ async fn sales_story(w: &World) {
             chosen.push(p);
         }
     }
-    let fcart = carts::create_cart(s, a, "counter", 3600).await.unwrap();
+    let fcart = carts::create_cart(s, a, parterre_core::sales::Channel::Counter, 3600)
+        .await
+        .unwrap();
     let bad = ProductRequest {
         product_id: f5.id,
         performance_ids: Some(vec![chosen[0].id, chosen[0].id]),
@@ -430,7 +443,9 @@ async fn sales_story(w: &World) {
     .await
     .unwrap();
     assert_eq!(pc[0].code, "AUTOMNE");
-    let pcart = carts::create_cart(s, a, "counter", 3600).await.unwrap();
+    let pcart = carts::create_cart(s, a, parterre_core::sales::Channel::Counter, 3600)
+        .await
+        .unwrap();
     carts::add_tickets(
         s,
         a,
@@ -485,7 +500,9 @@ async fn sales_story(w: &World) {
     // Two carts race for the last use of a code: the second checkout is refused.
     let mut carts_with_code = Vec::new();
     for _ in 0..2 {
-        let c = carts::create_cart(s, a, "counter", 3600).await.unwrap();
+        let c = carts::create_cart(s, a, parterre_core::sales::Channel::Counter, 3600)
+            .await
+            .unwrap();
         carts::add_tickets(
             s,
             a,
@@ -536,7 +553,7 @@ async fn sales_story(w: &World) {
     );
 
     // Options: held unpaid, listed before the deadline, confirmed by payment.
-    let oc = carts::create_cart(s, a, "phone", 3600).await.unwrap();
+    let oc = carts::create_cart(s, a, parterre_core::sales::Channel::Phone, 3600).await.unwrap();
     let (ocv, _) = carts::add_tickets(
         s,
         a,
@@ -564,11 +581,11 @@ async fn sales_story(w: &World) {
     )
     .await
     .unwrap();
-    assert_eq!((opt.status.as_str(), opt.payment_status()), ("option", "underpaid"));
+    assert_eq!((opt.status, opt.payment_status()), (OrderStatus::Option, PaymentStatus::Underpaid));
     assert_eq!(inventory::availability(s, perf.id).await.unwrap().counts.option, 2);
     assert!(orders::options_due(s, 15).await.unwrap().iter().any(|o| o.0 == opt.id));
     let paid = after_sale::pay(s, a, opt.id, &cash(ocv.amount_due)).await.unwrap();
-    assert_eq!((paid.status.as_str(), paid.payment_status()), ("confirmed", "paid"));
+    assert_eq!((paid.status, paid.payment_status()), (OrderStatus::Confirmed, PaymentStatus::Paid));
     assert_eq!(inventory::availability(s, perf.id).await.unwrap().counts.option, 0);
 
     // Exchange to another performance of the same show, and a duplicate revokes the old barcode.
@@ -597,9 +614,18 @@ async fn sales_story(w: &World) {
     )
     .await
     .unwrap();
-    assert_eq!(ex.tickets.iter().filter(|t| t.status == "valid").count(), 6);
-    assert!(ex.tickets.iter().any(|t| t.id == t0.id && t.status == "cancelled"));
-    assert_eq!(ex.payment_status(), "paid");
+    assert_eq!(
+        ex.tickets
+            .iter()
+            .filter(|t| t.status == parterre_core::sales::TicketStatus::Valid)
+            .count(),
+        6
+    );
+    assert!(ex
+        .tickets
+        .iter()
+        .any(|t| t.id == t0.id && t.status == parterre_core::sales::TicketStatus::Cancelled));
+    assert_eq!(ex.payment_status(), PaymentStatus::Paid);
     let v = after_sale::duplicate_ticket(s, a, ex.tickets[1].id).await.unwrap();
     assert_eq!(v, 2);
     assert!(
@@ -649,7 +675,6 @@ async fn sales_story(w: &World) {
     ] {
         assert!(kinds.iter().any(|x| x == k), "no {k} event");
     }
-    let _ = catalog::TIERS;
 }
 
 #[tokio::test]
@@ -671,7 +696,9 @@ async fn a_cart_changed_during_checkout_is_refused_and_nothing_is_written() {
     let db = TestDb::sqlite();
     let w = world(db.open().await.unwrap()).await;
     let (s, a) = (&w.store, &w.actor);
-    let cart = carts::create_cart(s, a, "counter", 3600).await.unwrap();
+    let cart = carts::create_cart(s, a, parterre_core::sales::Channel::Counter, 3600)
+        .await
+        .unwrap();
     let req = TicketRequest {
         performance_id: w.numbered[0].id,
         price_category_id: w.full,
@@ -710,7 +737,7 @@ async fn a_cart_changed_during_checkout_is_refused_and_nothing_is_written() {
         "the buyer is told the cart changed: {result:?}"
     );
     let after = carts::get_cart(s, cart.id).await.unwrap();
-    assert_eq!(after.status, "open", "no order was made");
+    assert_eq!(after.status, parterre_core::sales::CartStatus::Open, "no order was made");
     assert_eq!(after.items.len(), 3);
     w.store.close().await;
     db.cleanup().await;

@@ -35,8 +35,8 @@ fn record(seq: i64) -> EventRecord {
             promo_code_id: None,
             amount_cents: 2800,
             vat_rate_bp: 550,
-            channel: "counter".into(),
-            state: "sold".into(),
+            channel: parterre_core::sales::Channel::Counter,
+            state: parterre_core::seating::PlaceState::Sold,
         },
     }
 }

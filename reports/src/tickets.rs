@@ -42,44 +42,8 @@ const LEADING: f32 = 1.25;
 /// Widths from skrifa ignore kerning: keep a little slack so shaped text never overruns.
 const WIDTH_SLACK: f32 = 0.97;
 
-/// Everything printed on one ticket (French mentions, arrêté du 8 mars 1993 / CGI ann. IV art. 50 sexies B).
-#[derive(Debug, Clone)]
-pub struct TicketPrint {
-    /// Organiser / venue (the « exploitant »).
-    pub venue_name: String,
-    /// "Licences d'entrepreneur de spectacles : L-R-21-001234 …".
-    pub licences: String,
-    /// Title of the show.
-    pub show_name: String,
-    /// Already formatted Paris time, "samedi 03/10/2026 20:30".
-    pub starts_at: String,
-    /// Hall of the venue.
-    pub hall: String,
-    /// "Rang C n° 12 (côté impair)"; `None` prints « Placement libre ».
-    pub seat: Option<String>,
-    /// Seat or price category, "Plein tarif".
-    pub price_category: String,
-    /// Formatted price, "33,00 €"; « Gratuité » is printed instead when `amount_cents` is zero.
-    pub amount: String,
-    /// The price paid, in cents.
-    pub amount_cents: i64,
-    /// Order number.
-    pub order_number: String,
-    /// Ticket number (the « numéro d'ordre »).
-    pub ticket_number: String,
-    /// Who sold it.
-    pub operator: String,
-    /// "Guichet", "Téléphone", "Web".
-    pub channel: String,
-    /// Date of sale, formatted ("23/11/2026"): advance sales must show it.
-    pub sold_at: String,
-    /// Spectator name, when known.
-    pub spectator: Option<String>,
-    /// Payload of the QR code (uppercase base32).
-    pub qr_text: String,
-    /// Terms of sale, printed small at the bottom ("back" of the ticket).
-    pub terms: String,
-}
+/// Everything printed on one ticket: gathered by the core (`parterre_core::sales::printing`).
+pub use parterre_core::sales::printing::TicketPrint;
 
 /// Why the tickets could not be rendered.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,8 @@
 //! Who is calling: bearer tokens for scripts, session cookies for browsers; permission checks
-//! that audit every refusal; CSRF tokens bound to the session.
+//! that audit every refusal; CSRF tokens bound to the session. Handlers name the permission
+//! they need in their signature ([`perm::Api`], [`perm::Page`]).
+
+pub mod perm;
 
 use crate::error::{AppError, Surface};
 use crate::SharedState;

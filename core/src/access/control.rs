@@ -8,11 +8,9 @@
 use super::{TicketSigner, ALGORITHM};
 use crate::db;
 use crate::error::{CoreError, Result};
+use crate::sales::TicketStatus;
 use crate::store::Store;
 use chrono::Duration;
-
-/// Status of a ticket that admits its holder.
-const VALID: &str = "valid";
 
 /// What a code is worth at the door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -35,8 +33,8 @@ pub struct Verification {
     pub ticket_id: Option<i64>,
     /// The performance the ticket is for now (absent when unknown).
     pub performance_id: Option<i64>,
-    /// The ticket's status (`valid`, `cancelled`…; absent when unknown).
-    pub state: Option<String>,
+    /// The ticket's status (absent when unknown).
+    pub state: Option<TicketStatus>,
     /// The ticket's current code version (absent when unknown).
     pub barcode_version: Option<u32>,
     /// The version written in the code checked (absent when unreadable).
@@ -56,20 +54,33 @@ impl Verification {
     }
 }
 
+crate::row_struct! {
+    struct TicketNow { performance_id: i64, status: TicketStatus, barcode_version: i64 }
+}
+
+crate::row_struct! {
+    struct TicketChange { id: i64, status: TicketStatus, barcode_version: i64, updated_at: String }
+}
+
 /// Checks a QR text: signature first, then the ticket as it stands in the database.
 pub async fn verify(store: &Store, signer: &TicketSigner, payload: &str) -> Result<Verification> {
     let Ok(claim) = signer.verify(payload) else {
         return Ok(Verification::unknown(None));
     };
-    let row: Option<(i64, String, i64)> = db::query_as("SELECT performance_id, status, barcode_version FROM tickets WHERE id = $1")
+    let row: Option<TicketNow> = db::query_as("SELECT performance_id, status, barcode_version FROM tickets WHERE id = $1")
         .bind(claim.ticket_id)
         .fetch_optional(store.pool())
         .await?;
-    let Some((performance_id, state, version)) = row else {
+    let Some(TicketNow {
+        performance_id,
+        status: state,
+        barcode_version: version,
+    }) = row
+    else {
         return Ok(Verification::unknown(Some(claim.barcode_version)));
     };
     let current = u32::try_from(version).unwrap_or(u32::MAX);
-    let admits = state == VALID && current == claim.barcode_version && performance_id == claim.performance_id;
+    let admits = state == TicketStatus::Valid && current == claim.barcode_version && performance_id == claim.performance_id;
     Ok(Verification {
         status: if admits { CodeStatus::Valid } else { CodeStatus::Revoked },
         ticket_id: Some(claim.ticket_id),
@@ -194,7 +205,7 @@ pub async fn revocations(store: &Store, since: Option<&str>, limit: i64) -> Resu
         Some(s) => Cursor::parse(s)?,
         None => Cursor { at: String::new(), id: 0 },
     };
-    let rows: Vec<(i64, String, i64, String)> = db::query_as(
+    let rows: Vec<TicketChange> = db::query_as(
         "SELECT id, status, barcode_version, updated_at FROM tickets \
          WHERE updated_at >= $1 AND (updated_at > $2 OR id > $3) AND (status <> $4 OR barcode_version > 1) \
          ORDER BY updated_at, id LIMIT $5",
@@ -202,12 +213,15 @@ pub async fn revocations(store: &Store, since: Option<&str>, limit: i64) -> Resu
     .bind(&from.at)
     .bind(&from.at)
     .bind(from.id)
-    .bind(VALID)
+    .bind(TicketStatus::Valid)
     .bind(limit)
     .fetch_all(store.pool())
     .await?;
     let full = rows.len() as i64 == limit;
-    let last = rows.last().map(|(id, _, _, at)| Cursor { at: at.clone(), id: *id });
+    let last = rows.last().map(|r| Cursor {
+        at: r.updated_at.clone(),
+        id: r.id,
+    });
     let next = match last {
         Some(c) if full => c,
         _ => {
@@ -224,14 +238,13 @@ pub async fn revocations(store: &Store, since: Option<&str>, limit: i64) -> Resu
     };
     let revocations = rows
         .into_iter()
-        .map(|(ticket_id, status, version, at)| Revocation {
-            ticket_id,
-            min_valid_version: if status == VALID {
-                Revoked::Below(u32::try_from(version).unwrap_or(u32::MAX))
-            } else {
-                Revoked::All
+        .map(|r| Revocation {
+            ticket_id: r.id,
+            min_valid_version: match r.status {
+                TicketStatus::Valid => Revoked::Below(u32::try_from(r.barcode_version).unwrap_or(u32::MAX)),
+                TicketStatus::Cancelled => Revoked::All,
             },
-            revoked_at: at,
+            revoked_at: r.updated_at,
         })
         .collect();
     Ok(RevocationPage {

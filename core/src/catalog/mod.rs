@@ -1,8 +1,9 @@
 //! The catalogue: venues, halls and their plans, seasons, shows, performances,
 //! price categories, the price grid by show category and the products sold beside tickets.
 //!
-//! Reference lists (disciplines, audiences, show categories, quota families) live here so the
-//! web forms, the API and the demo agree on one spelling.
+//! Reference lists live here so the web forms, the API and the demo agree on one spelling:
+//! show categories ([`Tier`]) and disciplines ([`Discipline`]) are closed enums; audiences,
+//! quota families and product kinds are code lists.
 
 pub mod performances;
 pub mod plans;
@@ -18,20 +19,43 @@ pub use seasons::Season;
 pub use shows::{Show, ShowInput, ShowPrice};
 pub use venues::{HallLayout, Venue};
 
-/// Show categories of the price grid, most expensive first.
-pub const TIERS: &[&str] = &["A+", "A", "B", "C", "D"];
+crate::code_enum! {
+    /// Show categories of the price grid, most expensive first.
+    pub enum Tier {
+        /// A+.
+        APlus = "A+" / "A+",
+        /// A.
+        A = "A" / "A",
+        /// B.
+        B = "B" / "B",
+        /// C.
+        C = "C" / "C",
+        /// D.
+        D = "D" / "D",
+    }
+}
 
-/// Disciplines, with their French labels.
-pub const DISCIPLINES: &[(&str, &str)] = &[
-    ("theatre", "Théâtre"),
-    ("music", "Musique"),
-    ("dance", "Danse"),
-    ("circus", "Cirque"),
-    ("puppetry", "Marionnettes"),
-    ("opera", "Opéra"),
-    ("humour", "Humour"),
-    ("multidisciplinary", "Pluridisciplinaire"),
-];
+crate::code_enum! {
+    /// Disciplines, with their French labels.
+    pub enum Discipline {
+        /// Theatre.
+        Theatre = "theatre" / "Théâtre",
+        /// Music.
+        Music = "music" / "Musique",
+        /// Dance.
+        Dance = "dance" / "Danse",
+        /// Circus.
+        Circus = "circus" / "Cirque",
+        /// Puppetry.
+        Puppetry = "puppetry" / "Marionnettes",
+        /// Opera.
+        Opera = "opera" / "Opéra",
+        /// Stand-up and comedy.
+        Humour = "humour" / "Humour",
+        /// Several disciplines.
+        Multidisciplinary = "multidisciplinary" / "Pluridisciplinaire",
+    }
+}
 
 /// Audience categories of a show.
 pub const AUDIENCES: &[(&str, &str)] = &[

@@ -1,5 +1,6 @@
 //! Price categories, the price grid by show category and products.
 
+use super::Tier;
 use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
@@ -19,15 +20,17 @@ pub struct PriceCategory {
     pub needs_proof: bool,
 }
 
-/// One cell of the price grid.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct GridCell {
-    /// Show category (A+ … D).
-    pub tier: String,
-    /// Price category.
-    pub price_category_id: i64,
-    /// Amount TTC.
-    pub amount: Money,
+crate::row_struct! {
+    /// One cell of the price grid.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct GridCell {
+        /// Show category (A+ … D).
+        pub tier: Tier,
+        /// Price category.
+        pub price_category_id: i64,
+        /// Amount TTC.
+        pub amount: Money,
+    }
 }
 
 /// A product sold beside tickets.
@@ -169,10 +172,7 @@ pub async fn list_price_categories(store: &Store) -> Result<Vec<PriceCategory>> 
 }
 
 /// Sets one cell of a season's grid (creates or replaces it).
-pub async fn set_grid_price(store: &Store, actor: &Actor, season_id: i64, tier: &str, price_category_id: i64, amount: Money) -> Result<()> {
-    if !super::TIERS.contains(&tier) {
-        return Err(CoreError::invalid("tier", format!("catégorie de spectacle inconnue : {tier}")));
-    }
+pub async fn set_grid_price(store: &Store, actor: &Actor, season_id: i64, tier: Tier, price_category_id: i64, amount: Money) -> Result<()> {
     if amount.as_cents() < 0 {
         return Err(CoreError::invalid("amount", "un prix ne peut pas être négatif"));
     }
@@ -195,7 +195,7 @@ pub async fn set_grid_price(store: &Store, actor: &Actor, season_id: i64, tier: 
         .execute(tx.conn())
         .await?;
     let after = GridCell {
-        tier: tier.into(),
+        tier,
         price_category_id,
         amount,
     };
@@ -207,7 +207,7 @@ pub async fn set_grid_price(store: &Store, actor: &Actor, season_id: i64, tier: 
         change,
         Some(Event::PriceGridSet {
             season_id,
-            tier: tier.into(),
+            tier,
             price_category_id,
             amount_cents: amount.as_cents(),
         }),
@@ -218,18 +218,12 @@ pub async fn set_grid_price(store: &Store, actor: &Actor, season_id: i64, tier: 
 
 /// A season's price grid.
 pub async fn grid(store: &Store, season_id: i64) -> Result<Vec<GridCell>> {
-    let rows: Vec<(String, i64, i64)> = db::query_as("SELECT tier, price_category_id, amount_cents FROM price_grid WHERE season_id = $1")
-        .bind(season_id)
-        .fetch_all(store.pool())
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(tier, pc, a)| GridCell {
-            tier,
-            price_category_id: pc,
-            amount: Money::cents(a),
-        })
-        .collect())
+    Ok(
+        db::query_as("SELECT tier, price_category_id, amount_cents FROM price_grid WHERE season_id = $1")
+            .bind(season_id)
+            .fetch_all(store.pool())
+            .await?,
+    )
 }
 
 /// Creates a product in a season, or returns the existing one with that code.

@@ -1,6 +1,6 @@
 //! Shows with every field: create, edit, duplicate, archive, list, and their prices.
 
-use super::{seasons, AUDIENCES, DISCIPLINES, TIERS};
+use super::{seasons, Discipline, Tier, AUDIENCES};
 use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
@@ -22,13 +22,13 @@ pub struct Show {
     /// Duration in minutes.
     pub duration_minutes: i64,
     /// Discipline code.
-    pub discipline: String,
+    pub discipline: Discipline,
     /// Audience category code.
     pub audience: String,
     /// Minimum age.
     pub min_age: Option<i64>,
     /// Category of the price grid (A+ … D).
-    pub tier: String,
+    pub tier: Tier,
     /// VAT in basis points.
     pub vat_rate_bp: i64,
     /// Web sale opening (UTC, storage format).
@@ -70,13 +70,15 @@ pub struct ShowInput {
     pub picture_url: String,
     /// Duration in minutes.
     pub duration_minutes: Option<i64>,
-    /// Discipline code.
+    /// Discipline code, checked with the other fields so every mistake is reported at once.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "theatre"))]
     pub discipline: String,
     /// Audience code (`all` when empty).
     pub audience: String,
     /// Minimum age.
     pub min_age: Option<i64>,
-    /// A+ … D.
+    /// Show category code, A+ … D (checked like the discipline).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "A"))]
     pub tier: String,
     /// VAT rate as typed: `5.5` (default 5.5).
     pub vat_rate: Option<String>,
@@ -148,9 +150,10 @@ impl ShowInput {
         if !(1..=1440).contains(&duration) {
             e.add("duration_minutes", "durée en minutes obligatoire (entre 1 et 1440)");
         }
-        if !super::is_in(DISCIPLINES, &self.discipline) {
-            e.add("discipline", "choisissez une discipline");
-        }
+        let discipline = Discipline::parse(self.discipline.trim()).unwrap_or_else(|| {
+            e.add("discipline", format!("choisissez une discipline : {}", Discipline::codes()));
+            Discipline::Theatre
+        });
         let audience = if self.audience.is_empty() { "all" } else { self.audience.as_str() };
         if !super::is_in(AUDIENCES, audience) {
             e.add("audience", "catégorie de public inconnue");
@@ -160,9 +163,10 @@ impl ShowInput {
                 e.add("min_age", "âge minimum entre 0 et 99");
             }
         }
-        if !TIERS.contains(&self.tier.as_str()) {
+        let tier = Tier::parse(self.tier.trim()).unwrap_or_else(|| {
             e.add("tier", "catégorie tarifaire A+, A, B, C ou D");
-        }
+            Tier::A
+        });
         let vat = match self.vat_rate.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => 550,
             Some(s) => vat_parse(s).unwrap_or_else(|| {
@@ -191,10 +195,10 @@ impl ShowInput {
             name: name.into(),
             picture_url: self.picture_url.trim().into(),
             duration_minutes: duration,
-            discipline: self.discipline.clone(),
+            discipline,
             audience: audience.into(),
             min_age: self.min_age,
-            tier: self.tier.clone(),
+            tier,
             vat_rate_bp: vat,
             web_sale_opens_at: opens,
             web_sale_closes_at: closes,
@@ -219,10 +223,10 @@ impl ShowInput {
             name: show.name.clone(),
             picture_url: show.picture_url.clone(),
             duration_minutes: Some(show.duration_minutes),
-            discipline: show.discipline.clone(),
+            discipline: show.discipline.code().into(),
             audience: show.audience.clone(),
             min_age: show.min_age,
-            tier: show.tier.clone(),
+            tier: show.tier.code().into(),
             vat_rate: Some(crate::money::vat_display(show.vat_rate_bp).trim_end_matches(" %").to_string()),
             web_sale_opens_at: paris(&show.web_sale_opens_at),
             web_sale_closes_at: paris(&show.web_sale_closes_at),
@@ -343,10 +347,10 @@ async fn insert(tx: &mut crate::WriteTx, s: &Show) -> Result<i64> {
     .bind(&s.name)
     .bind(&s.picture_url)
     .bind(s.duration_minutes)
-    .bind(&s.discipline)
+    .bind(s.discipline)
     .bind(&s.audience)
     .bind(s.min_age)
-    .bind(&s.tier)
+    .bind(s.tier)
     .bind(s.vat_rate_bp)
     .bind(&s.web_sale_opens_at)
     .bind(&s.web_sale_closes_at)
@@ -372,9 +376,9 @@ fn created_event(s: &Show) -> Event {
         show_id: s.id,
         season_id: s.season_id,
         name: s.name.clone(),
-        discipline: s.discipline.clone(),
+        discipline: s.discipline,
         audience: s.audience.clone(),
-        tier: s.tier.clone(),
+        tier: s.tier,
         vat_rate_bp: s.vat_rate_bp,
         is_creation: s.is_creation,
     }
@@ -421,10 +425,10 @@ pub async fn update_show(store: &Store, actor: &Actor, id: i64, input: &ShowInpu
     .bind(&show.name)
     .bind(&show.picture_url)
     .bind(show.duration_minutes)
-    .bind(&show.discipline)
+    .bind(show.discipline)
     .bind(&show.audience)
     .bind(show.min_age)
-    .bind(&show.tier)
+    .bind(show.tier)
     .bind(show.vat_rate_bp)
     .bind(&show.web_sale_opens_at)
     .bind(&show.web_sale_closes_at)
@@ -447,8 +451,8 @@ pub async fn update_show(store: &Store, actor: &Actor, id: i64, input: &ShowInpu
         Some(Event::ShowUpdated {
             show_id: id,
             name: show.name.clone(),
-            discipline: show.discipline.clone(),
-            tier: show.tier.clone(),
+            discipline: show.discipline,
+            tier: show.tier,
             archived: show.archived,
         }),
     )

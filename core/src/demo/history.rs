@@ -326,7 +326,7 @@ async fn run_step(store: &Store, step: &Step, tally: &Tally) -> Result<()> {
         return r.map(|_| ()).or_else(|e| if refused(&e) { Ok(()) } else { Err(e) });
     }
     if let (Some(when), Some(target)) = (step.exchange_at, step.exchange_to) {
-        if let Some(t) = order.tickets.iter().find(|t| t.status == "valid") {
+        if let Some(t) = order.tickets.iter().find(|t| t.status == crate::sales::TicketStatus::Valid) {
             let input = after_sale::ExchangeInput {
                 ticket_id: t.id,
                 performance_id: target,

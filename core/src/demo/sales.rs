@@ -6,7 +6,7 @@ use crate::catalog::{performances, prices, PerformanceQuery};
 use crate::contacts::PayerInput;
 use crate::error::{CoreError, Result};
 use crate::payments::Tender;
-use crate::sales::{after_sale, carts, orders, CheckoutInput, TicketRequest};
+use crate::sales::{after_sale, carts, orders, Channel, CheckoutInput, TicketRequest};
 use crate::store::{Actor, Store};
 
 /// A small deterministic generator (SplitMix64): the demo needs no cryptographic dice.
@@ -81,7 +81,7 @@ pub async fn sell(store: &Store, season_id: i64, first: u64, orders: usize, seed
     for k in 0..orders as u64 {
         let n = first + k;
         let perf = &perfs[dice.below(perfs.len() as u64) as usize];
-        let cart = carts::create_cart(store, &actor, if dice.chance(40) { "web" } else { "counter" }, 3600).await?;
+        let cart = carts::create_cart(store, &actor, if dice.chance(40) { Channel::Web } else { Channel::Counter }, 3600).await?;
         let req = TicketRequest {
             performance_id: perf.id,
             price_category_id: choices[dice.below(choices.len() as u64) as usize],

@@ -2,6 +2,7 @@
 
 use super::halls::DemoHalls;
 use crate::catalog::{performances, prices, shows, PerformanceInput, ProductInput, Quota, Season, ShowInput};
+use crate::catalog::{Discipline, Tier};
 use crate::error::Result;
 use crate::money::Money;
 use crate::store::{Actor, Store};
@@ -21,12 +22,12 @@ pub const PRICE_CATEGORIES: &[(&str, &str, bool)] = &[
 ];
 
 /// grid: per show category, full / reduced / under 30 / under 12 in euros.
-pub const GRID: &[(&str, [i32; 4])] = &[
-    ("A+", [35, 31, 24, 16]),
-    ("A", [33, 27, 24, 16]),
-    ("B", [28, 26, 22, 15]),
-    ("C", [22, 20, 17, 14]),
-    ("D", [15, 13, 13, 10]),
+pub const GRID: &[(Tier, [i32; 4])] = &[
+    (Tier::APlus, [35, 31, 24, 16]),
+    (Tier::A, [33, 27, 24, 16]),
+    (Tier::B, [28, 26, 22, 15]),
+    (Tier::C, [22, 20, 17, 14]),
+    (Tier::D, [15, 13, 13, 10]),
 ];
 
 /// School price per show category, in euros.
@@ -53,7 +54,7 @@ pub async fn ensure_prices(store: &Store, actor: &Actor, season_id: i64) -> Resu
         ];
         for (pc, euros) in cells {
             if !existing.iter().any(|c| c.tier == *tier && c.price_category_id == pc) {
-                prices::set_grid_price(store, actor, season_id, tier, pc, Money::euros(euros)).await?;
+                prices::set_grid_price(store, actor, season_id, *tier, pc, Money::euros(euros)).await?;
             }
         }
     }
@@ -113,28 +114,31 @@ const DIRECTORS: [&str; 10] = [
     "Sofia Almeida",
     "Mathieu Roche",
 ];
-const DISCIPLINE_CYCLE: [&str; 20] = [
-    "theatre",
-    "music",
-    "theatre",
-    "dance",
-    "theatre",
-    "music",
-    "circus",
-    "theatre",
-    "dance",
-    "puppetry",
-    "theatre",
-    "music",
-    "humour",
-    "theatre",
-    "dance",
-    "multidisciplinary",
-    "theatre",
-    "music",
-    "opera",
-    "puppetry",
-];
+const DISCIPLINE_CYCLE: [Discipline; 20] = {
+    use Discipline::*;
+    [
+        Theatre,
+        Music,
+        Theatre,
+        Dance,
+        Theatre,
+        Music,
+        Circus,
+        Theatre,
+        Dance,
+        Puppetry,
+        Theatre,
+        Music,
+        Humour,
+        Theatre,
+        Dance,
+        Multidisciplinary,
+        Theatre,
+        Music,
+        Opera,
+        Puppetry,
+    ]
+};
 
 /// Number of shows in the demo season.
 pub const SHOWS: usize = 65;
@@ -154,13 +158,13 @@ pub fn performance_counts() -> Vec<usize> {
     counts
 }
 
-fn tier_for(i: usize) -> &'static str {
+fn tier_for(i: usize) -> Tier {
     match i % 13 {
-        0 => "A+",
-        1 | 5 | 9 => "A",
-        2 | 6 | 10 | 12 => "B",
-        3 | 7 | 11 => "C",
-        _ => "D",
+        0 => Tier::APlus,
+        1 | 5 | 9 => Tier::A,
+        2 | 6 | 10 | 12 => Tier::B,
+        3 | 7 | 11 => Tier::C,
+        _ => Tier::D,
     }
 }
 
@@ -185,18 +189,18 @@ pub async fn create_programme(store: &Store, actor: &Actor, season: &Season, hal
         } else {
             "all"
         };
-        let layout = if discipline == "circus" && circus_outside < 3 {
+        let layout = if discipline == Discipline::Circus && circus_outside < 3 {
             circus_outside += 1;
             halls.chapiteau
         } else if i == 33 {
             halls.partner
-        } else if audience == "young" || audience == "school" || tier == "D" {
+        } else if audience == "young" || audience == "school" || tier == Tier::D {
             halls.gonzalez
-        } else if tier == "A+" || tier == "A" {
+        } else if tier == Tier::APlus || tier == Tier::A {
             halls.grande_numbered
-        } else if discipline == "music" && tier == "C" {
+        } else if discipline == Discipline::Music && tier == Tier::C {
             halls.bb_standing
-        } else if tier == "C" {
+        } else if tier == Tier::C {
             halls.bb_bifrontal
         } else if i % 2 == 0 {
             halls.bb_frontal
@@ -214,14 +218,14 @@ pub async fn create_programme(store: &Store, actor: &Actor, season: &Season, hal
             name: name.clone(),
             picture_url: String::new(),
             duration_minutes: Some(60 + ((i * 17) % 10) as i64 * 10),
-            discipline: discipline.into(),
+            discipline: discipline.code().into(),
             audience: audience.into(),
             min_age: match audience {
                 "young" | "school" => Some(6),
                 _ if i % 4 == 0 => Some(12),
                 _ => None,
             },
-            tier: tier.into(),
+            tier: tier.code().into(),
             vat_rate: Some(if i % 6 == 0 { "2.1" } else { "5.5" }.into()),
             web_sale_opens_at: Some(sale_opens.clone()),
             web_sale_closes_at: None,

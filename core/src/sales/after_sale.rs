@@ -10,6 +10,7 @@
 
 use super::carts::{check_on_sale, ticket_price};
 use super::orders::{get_order, lock_order, next_in_sequence, read_order, record_payment, Order};
+use super::{OrderStatus, TicketStatus};
 use crate::catalog::{performances, seasons};
 use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
@@ -18,6 +19,7 @@ use crate::idempotency::{self, IdempotencyKey};
 use crate::money::Money;
 use crate::payments::{self, Tender};
 use crate::seating::inventory;
+use crate::seating::PlaceState;
 use crate::store::{Actor, Change, Conn, Store, WriteTx};
 use crate::time;
 
@@ -72,8 +74,8 @@ async fn cancel_ticket(tx: &mut WriteTx, ticket_id: i64, order_id: i64, performa
     inventory::release_ticket(tx, ticket_id).await?;
     tx.record(
         Change::new("ticket.cancel", "ticket", ticket_id)
-            .before(&"valid")
-            .after(&"cancelled"),
+            .before(&TicketStatus::Valid)
+            .after(&TicketStatus::Cancelled),
         Some(Event::TicketCancelled {
             ticket_id,
             order_id,
@@ -130,7 +132,7 @@ fn valid_tickets(order: &Order) -> Vec<(i64, i64, Option<i64>)> {
     order
         .tickets
         .iter()
-        .filter(|t| t.status == "valid")
+        .filter(|t| t.status == TicketStatus::Valid)
         .map(|t| (t.id, t.performance_id, t.seat.as_ref().map(|s| s.0)))
         .collect()
 }
@@ -147,7 +149,7 @@ pub async fn cancel_order_keyed(store: &Store, actor: &Actor, order_id: i64, key
         Ok(open) => open,
         Err(previous) => return Ok(previous),
     };
-    if before.status == "cancelled" {
+    if before.status == OrderStatus::Cancelled {
         return Err(CoreError::Conflict(format!("la commande {} est déjà annulée", before.number)));
     }
     let tickets = valid_tickets(&before);
@@ -157,7 +159,7 @@ pub async fn cancel_order_keyed(store: &Store, actor: &Actor, order_id: i64, key
     }
     let changed = db::query("UPDATE orders SET status = 'cancelled' WHERE id = $1 AND status = $2")
         .bind(order_id)
-        .bind(&before.status)
+        .bind(before.status)
         .execute(tx.conn())
         .await?
         .rows_affected();
@@ -170,7 +172,7 @@ pub async fn cancel_order_keyed(store: &Store, actor: &Actor, order_id: i64, key
     tx.record(
         Change::new("order.cancel", "order", order_id)
             .before(&before.status)
-            .after(&"cancelled"),
+            .after(&OrderStatus::Cancelled),
         Some(Event::OrderCancelled { order_id }),
     )
     .await?;
@@ -253,7 +255,7 @@ pub async fn pay_keyed(store: &Store, actor: &Actor, order_id: i64, tenders: &[T
         Ok(open) => open,
         Err(previous) => return Ok(previous),
     };
-    if order.status == "cancelled" {
+    if order.status == OrderStatus::Cancelled {
         return Err(CoreError::Conflict("commande annulée".into()));
     }
     // The balance read under the order's lock: concurrent payments cannot overpay it.
@@ -265,7 +267,7 @@ pub async fn pay_keyed(store: &Store, actor: &Actor, order_id: i64, tenders: &[T
     for t in tenders {
         record_payment(&mut tx, order_id, &t.method, t.amount, actor.user_id).await?;
     }
-    if order.status == "option" {
+    if order.status == OrderStatus::Option {
         let confirmed = db::query("UPDATE orders SET status = 'confirmed', option_until = NULL WHERE id = $1 AND status = 'option'")
             .bind(order_id)
             .execute(tx.conn())
@@ -283,8 +285,8 @@ pub async fn pay_keyed(store: &Store, actor: &Actor, order_id: i64, tenders: &[T
             .await?;
         tx.record(
             Change::new("order.confirm", "order", order_id)
-                .before(&"option")
-                .after(&"confirmed"),
+                .before(&OrderStatus::Option)
+                .after(&OrderStatus::Confirmed),
             Some(Event::OptionConfirmed { order_id }),
         )
         .await?;
@@ -312,13 +314,13 @@ pub async fn exchange_keyed(
     let old = order
         .tickets
         .iter()
-        .find(|t| t.id == input.ticket_id && t.status == "valid")
+        .find(|t| t.id == input.ticket_id && t.status == TicketStatus::Valid)
         .ok_or_else(|| CoreError::invalid("ticket_id", "billet introuvable ou déjà annulé dans cette commande"))?
         .clone();
     let perf = performances::get_performance(store, input.performance_id)
         .await
         .map_err(|_| CoreError::invalid("performance_id", "séance introuvable"))?;
-    check_on_sale(&perf, &order.channel)?;
+    check_on_sale(&perf, order.channel)?;
     let pc = input
         .price_category_id
         .or(old.price_category_id)
@@ -347,7 +349,7 @@ pub async fn exchange_keyed(
         Ok(open) => open,
         Err(previous) => return Ok(previous),
     };
-    if now_order.status == "cancelled" {
+    if now_order.status == OrderStatus::Cancelled {
         return Err(CoreError::Conflict("commande annulée".into()));
     }
     if difference.is_negative() && now_order.paid < difference.checked_neg()? {
@@ -430,8 +432,8 @@ pub async fn exchange_keyed(
             promo_code_id: None,
             amount_cents: new_amount.as_cents(),
             vat_rate_bp: vat,
-            channel: order.channel.clone(),
-            state: "sold".into(),
+            channel: order.channel,
+            state: PlaceState::Sold,
         }),
     )
     .await?;
@@ -469,7 +471,7 @@ pub async fn duplicate_ticket_keyed(store: &Store, actor: &Actor, ticket_id: i64
         }
     }
     crate::row_struct! {
-        struct TicketState { order_id: i64, barcode_version: i64, status: String }
+        struct TicketState { order_id: i64, barcode_version: i64, status: TicketStatus }
     }
     let row: Option<TicketState> = db::query_as("SELECT order_id, barcode_version, status FROM tickets WHERE id = $1")
         .bind(ticket_id)
@@ -477,7 +479,7 @@ pub async fn duplicate_ticket_keyed(store: &Store, actor: &Actor, ticket_id: i64
         .await?;
     let t = row.ok_or_else(|| CoreError::NotFound(format!("billet {ticket_id}")))?;
     lock_order(&mut tx, t.order_id).await?;
-    if t.status != "valid" {
+    if t.status != TicketStatus::Valid {
         return Err(CoreError::Conflict("billet annulé : pas de duplicata".into()));
     }
     let next = t

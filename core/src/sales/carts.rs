@@ -1,6 +1,7 @@
 //! Carts: created by a channel, valid for a limited time; every ticket in a cart holds its
 //! place until checkout or expiry (R-5.2, R-5.7, R-7.6).
 
+use super::{CartStatus, Channel};
 use crate::catalog::{performances, prices, shows, Performance};
 use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
@@ -61,10 +62,10 @@ pub const MAX_PLACES_PER_REQUEST: i64 = 50;
 pub struct Cart {
     /// Id.
     pub id: i64,
-    /// counter | phone | web.
-    pub channel: String,
-    /// open | ordered | expired.
-    pub status: String,
+    /// Where it is sold.
+    pub channel: Channel,
+    /// Open, ordered or expired.
+    pub status: CartStatus,
     /// Until when holds are kept.
     pub expires_at: String,
     /// Lines.
@@ -147,14 +148,22 @@ type ItemRow = (
     String,
 );
 
+crate::row_struct! {
+    struct CartHead { channel: Channel, status: CartStatus, expires_at: String, promo_code_id: Option<i64> }
+}
+
 /// Reads a cart with its lines and totals (promo discounts computed now).
 pub async fn get_cart(store: &Store, id: i64) -> Result<Cart> {
-    let row: Option<(String, String, String, Option<i64>)> =
-        db::query_as("SELECT channel, status, expires_at, promo_code_id FROM carts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(store.pool())
-            .await?;
-    let (channel, status, expires_at, promo_id) = row.ok_or_else(|| CoreError::NotFound(format!("panier {id}")))?;
+    let row: Option<CartHead> = db::query_as("SELECT channel, status, expires_at, promo_code_id FROM carts WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    let CartHead {
+        channel,
+        status,
+        expires_at,
+        promo_code_id: promo_id,
+    } = row.ok_or_else(|| CoreError::NotFound(format!("panier {id}")))?;
     let rows: Vec<ItemRow> = db::query_as(
         "SELECT id, kind, performance_id, seat_id, family, price_category_id, product_id, parent_item_id, unit_cents, discount_cents, vat_rate_bp, quantity, spectator \
          FROM cart_items WHERE cart_id = $1 ORDER BY id",
@@ -257,10 +266,7 @@ impl Labels {
 }
 
 /// Opens a cart for a channel.
-pub async fn create_cart(store: &Store, actor: &Actor, channel: &str, ttl_seconds: i64) -> Result<Cart> {
-    if !super::CHANNELS.iter().any(|(c, _)| *c == channel) {
-        return Err(CoreError::invalid("channel", "canal inconnu : counter, phone ou web"));
-    }
+pub async fn create_cart(store: &Store, actor: &Actor, channel: Channel, ttl_seconds: i64) -> Result<Cart> {
     let now = crate::time::now();
     let expires = time::to_db(now + Duration::seconds(ttl_seconds));
     let mut tx = store.write(actor).await?;
@@ -275,10 +281,7 @@ pub async fn create_cart(store: &Store, actor: &Actor, channel: &str, ttl_second
     .await?;
     tx.record(
         Change::new("cart.create", "cart", id),
-        Some(Event::CartCreated {
-            cart_id: id,
-            channel: channel.into(),
-        }),
+        Some(Event::CartCreated { cart_id: id, channel }),
     )
     .await?;
     tx.commit().await?;
@@ -287,18 +290,23 @@ pub async fn create_cart(store: &Store, actor: &Actor, channel: &str, ttl_second
 
 /// Opens a write transaction on an open cart: sweeps expired holds first, and answers 410
 /// « panier expiré » when this cart's time is up (its holds are then already released).
-pub(crate) async fn open_cart_tx(store: &Store, actor: &Actor, cart_id: i64) -> Result<(WriteTx, String)> {
+pub(crate) async fn open_cart_tx(store: &Store, actor: &Actor, cart_id: i64) -> Result<(WriteTx, Channel)> {
     let mut tx = store.write(actor).await?;
     // Expired holds of other carts need no sweep here: every hold statement treats them as
     // free (the background task tidies them up). Only this cart's own expiry matters.
-    let row: Option<(String, String, String)> = db::query_as("SELECT status, channel, expires_at FROM carts WHERE id = $1")
+    let row: Option<CartState> = db::query_as("SELECT status, channel, expires_at FROM carts WHERE id = $1")
         .bind(cart_id)
         .fetch_optional(tx.conn())
         .await?;
-    match row {
-        None => Err(CoreError::NotFound(format!("panier {cart_id}"))),
-        Some((status, _, expires_at)) if status == "expired" || (status == "open" && expires_at < time::now_db()) => {
-            if status == "open" {
+    let Some(row) = row else {
+        return Err(CoreError::NotFound(format!("panier {cart_id}")));
+    };
+    let lapsed = row.expires_at < time::now_db();
+    match (row.status, lapsed) {
+        (CartStatus::Open, false) => Ok((tx, row.channel)),
+        (CartStatus::Ordered, _) => Err(CoreError::Conflict("panier déjà commandé".into())),
+        (CartStatus::Expired, _) | (CartStatus::Open, true) => {
+            if row.status == CartStatus::Open {
                 // Release its holds now and say so.
                 let expired = inventory::expire_holds(&mut tx).await?;
                 for c in &expired {
@@ -311,12 +319,11 @@ pub(crate) async fn open_cart_tx(store: &Store, actor: &Actor, cart_id: i64) -> 
             }
             Err(CoreError::Gone("panier expiré : les places ont été libérées".into()))
         }
-        Some((status, _, _)) if status != "open" => Err(CoreError::Conflict(format!(
-            "panier déjà {}",
-            if status == "ordered" { "commandé" } else { "fermé" }
-        ))),
-        Some((_, channel, _)) => Ok((tx, channel)),
     }
+}
+
+crate::row_struct! {
+    struct CartState { status: CartStatus, channel: Channel, expires_at: String }
 }
 
 /// Pushes the cart's expiry to now + ttl, for the cart and its holds.
@@ -336,7 +343,7 @@ pub(super) async fn refresh(tx: &mut WriteTx, cart_id: i64, ttl_seconds: i64) ->
 }
 
 /// Checks that a performance can be sold on a channel now.
-pub fn check_on_sale(perf: &Performance, channel: &str) -> Result<()> {
+pub fn check_on_sale(perf: &Performance, channel: Channel) -> Result<()> {
     let now = crate::time::now();
     if perf.cancelled {
         return Err(CoreError::Conflict("séance annulée".into()));
@@ -344,7 +351,7 @@ pub fn check_on_sale(perf: &Performance, channel: &str) -> Result<()> {
     if now >= perf.starts_at {
         return Err(CoreError::Conflict("séance commencée ou passée : vente close".into()));
     }
-    if channel == "web" && !perf.on_sale_at(now) {
+    if channel == Channel::Web && !perf.on_sale_at(now) {
         return Err(CoreError::Conflict("vente en ligne fermée pour cette séance".into()));
     }
     Ok(())
@@ -623,8 +630,8 @@ pub async fn add_tickets(
         }
     }
     let (mut tx, channel) = open_cart_tx(store, actor, cart_id).await?;
-    check_on_sale(&perf, &channel)?;
-    if let Some(cat) = chosen.iter().find(|c| channel == "web" && c.needs_proof) {
+    check_on_sale(&perf, channel)?;
+    if let Some(cat) = chosen.iter().find(|c| channel == Channel::Web && c.needs_proof) {
         return Err(CoreError::Conflict(format!(
             "le tarif « {} » exige un justificatif : vente au guichet ou après contrôle du justificatif",
             cat.name

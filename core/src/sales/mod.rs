@@ -7,15 +7,15 @@
 pub mod after_sale;
 pub mod carts;
 pub mod orders;
+pub mod printing;
 pub mod products;
 pub mod promo;
+pub mod states;
 pub mod waitlist;
 
 pub use carts::{Cart, CartItem, ProductRequest, TicketRequest};
 pub use orders::{CheckoutInput, Order, OrderTicket};
-
-/// Sale channels.
-pub const CHANNELS: &[(&str, &str)] = &[("counter", "Guichet"), ("phone", "Téléphone"), ("web", "Web")];
+pub use states::{CartStatus, Channel, OrderStatus, PaymentStatus, TicketStatus};
 
 /// Default cart validity: 60 minutes.
 pub const DEFAULT_CART_TTL_SECONDS: i64 = 3600;

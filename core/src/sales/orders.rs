@@ -2,6 +2,7 @@
 //! transaction (R-5.2, R-5.4, R-5.6). Options hold places unpaid until a deadline.
 
 use super::carts::{get_cart, open_cart_tx};
+use super::{Channel, OrderStatus, PaymentStatus, TicketStatus};
 use crate::catalog::seasons;
 use crate::contacts::{self, PayerInput};
 use crate::db;
@@ -10,6 +11,7 @@ use crate::events::Event;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::money::Money;
 use crate::payments::{self, Tender};
+use crate::seating::PlaceState;
 use crate::store::{Actor, Change, Conn, Store, WriteTx};
 use crate::time;
 
@@ -45,8 +47,8 @@ pub struct OrderTicket {
     pub amount: Money,
     /// VAT rate.
     pub vat_rate_bp: i64,
-    /// valid | cancelled.
-    pub status: String,
+    /// Valid or cancelled.
+    pub status: TicketStatus,
     /// Incremented by each duplicate; older barcodes are revoked.
     pub barcode_version: i64,
     /// Spectator.
@@ -84,10 +86,10 @@ pub struct Order {
     pub id: i64,
     /// Number (`C26-000045`).
     pub number: String,
-    /// confirmed | option | cancelled.
-    pub status: String,
+    /// Confirmed, option or cancelled.
+    pub status: OrderStatus,
     /// Channel.
-    pub channel: String,
+    pub channel: Channel,
     /// Payer contact.
     pub payer_contact_id: i64,
     /// Operator.
@@ -115,12 +117,12 @@ impl Order {
     pub fn balance(&self) -> Result<Money> {
         Ok(self.due.checked_sub(self.paid)?)
     }
-    /// paid | underpaid | overpaid (computed, never stored).
-    pub fn payment_status(&self) -> &'static str {
+    /// Paid, underpaid or overpaid (computed, never stored).
+    pub fn payment_status(&self) -> PaymentStatus {
         match self.paid.cmp(&self.due) {
-            std::cmp::Ordering::Equal => "paid",
-            std::cmp::Ordering::Less => "underpaid",
-            std::cmp::Ordering::Greater => "overpaid",
+            std::cmp::Ordering::Equal => PaymentStatus::Paid,
+            std::cmp::Ordering::Less => PaymentStatus::Underpaid,
+            std::cmp::Ordering::Greater => PaymentStatus::Overpaid,
         }
     }
 }
@@ -240,7 +242,11 @@ async fn checkout_once(store: &Store, actor: &Actor, cart_id: i64, input: &Check
     let tag = season_tag(&season.name);
     let order_seq = next_in_sequence(&mut tx, &format!("order.{}", season.name)).await?;
     let number = format!("C{tag}-{order_seq:06}");
-    let status = if option_until.is_some() { "option" } else { "confirmed" };
+    let status = if option_until.is_some() {
+        OrderStatus::Option
+    } else {
+        OrderStatus::Confirmed
+    };
     let now = time::now_db();
     let (order_id,): (i64,) = db::query_as(
         "INSERT INTO orders (season_id, number, cart_id, payer_contact_id, channel, operator_id, status, option_until, total_cents, created_at) \
@@ -250,7 +256,7 @@ async fn checkout_once(store: &Store, actor: &Actor, cart_id: i64, input: &Check
     .bind(&number)
     .bind(cart_id)
     .bind(payer.id)
-    .bind(&channel)
+    .bind(channel)
     .bind(actor.user_id)
     .bind(status)
     .bind(&option_until)
@@ -266,8 +272,8 @@ async fn checkout_once(store: &Store, actor: &Actor, cart_id: i64, input: &Check
             number: number.clone(),
             cart_id,
             payer_contact_id: payer.id,
-            channel: channel.clone(),
-            status: status.into(),
+            channel,
+            status,
             total_cents: cart.amount_due.as_cents(),
             option_until: option_until.clone(),
         }),
@@ -314,7 +320,7 @@ async fn checkout_once(store: &Store, actor: &Actor, cart_id: i64, input: &Check
             promo_id,
             option: option_until.is_some(),
             invitation_id: invitation_id.map(|i| i.0),
-            channel: &channel,
+            channel,
             now: &now,
             cart_id,
         },
@@ -347,7 +353,7 @@ struct IssueContext<'a> {
     promo_id: Option<i64>,
     option: bool,
     invitation_id: Option<i64>,
-    channel: &'a str,
+    channel: Channel,
     now: &'a str,
     cart_id: i64,
 }
@@ -415,7 +421,7 @@ async fn issue_tickets(tx: &mut WriteTx, items: &[&super::CartItem], c: IssueCon
         }
     }
     // Every held place of the cart becomes its ticket's, in one conditional statement.
-    let state = if c.option { "option" } else { "sold" };
+    let state = if c.option { PlaceState::Option } else { PlaceState::Sold };
     let converted = db::query(
         "UPDATE places SET \
          state = CASE WHEN $1 = 0 AND (SELECT ci.price_category_id FROM cart_items ci WHERE ci.id = places.cart_item_id) = $2 THEN 'invitation' ELSE $3 END, \
@@ -437,11 +443,11 @@ async fn issue_tickets(tx: &mut WriteTx, items: &[&super::CartItem], c: IssueCon
     for item in items {
         let ticket_id = ids.get(&item.id).copied().unwrap_or(0);
         let state = if c.option {
-            "option"
+            PlaceState::Option
         } else if c.invitation_id.is_some() && item.price_category_id == c.invitation_id {
-            "invitation"
+            PlaceState::Invitation
         } else {
-            "sold"
+            PlaceState::Sold
         };
         tx.record(
             Change::new("ticket.issue", "ticket", ticket_id)
@@ -457,8 +463,8 @@ async fn issue_tickets(tx: &mut WriteTx, items: &[&super::CartItem], c: IssueCon
                 promo_code_id: if item.discount.is_positive() { c.promo_id } else { None },
                 amount_cents: item.amount.as_cents(),
                 vat_rate_bp: item.vat_rate_bp,
-                channel: c.channel.to_string(),
-                state: state.into(),
+                channel: c.channel,
+                state,
             }),
         )
         .await?;
@@ -499,8 +505,8 @@ pub async fn record_payment(tx: &mut WriteTx, order_id: i64, method: &str, amoun
 crate::row_struct! {
     struct OrderRow {
         number: String,
-        status: String,
-        channel: String,
+        status: OrderStatus,
+        channel: Channel,
         payer_contact_id: i64,
         operator_id: Option<i64>,
         option_until: Option<String>,
@@ -521,7 +527,7 @@ crate::row_struct! {
         product_id: Option<i64>,
         amount: Money,
         vat_rate_bp: i64,
-        status: String,
+        status: TicketStatus,
         barcode_version: i64,
         spectator: String,
     }
@@ -533,6 +539,15 @@ crate::row_struct! {
 
 crate::row_struct! {
     struct PaymentRow { id: i64, method: String, amount: Money, created_at: String }
+}
+
+/// The order a checked-out cart became, if any.
+pub async fn order_of_cart(store: &Store, cart_id: i64) -> Result<Option<i64>> {
+    let row: Option<(i64,)> = db::query_as("SELECT id FROM orders WHERE cart_id = $1")
+        .bind(cart_id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.map(|r| r.0))
 }
 
 /// Reads an order with its tickets, lines and payments.
@@ -604,7 +619,7 @@ pub async fn read_order(mut conn: Conn<'_>, id: i64) -> Result<Order> {
     let due = Money::sum(
         tickets
             .iter()
-            .filter(|t| t.status == "valid")
+            .filter(|t| t.status == TicketStatus::Valid)
             .map(|t| t.amount)
             .chain(lines.iter().map(|l| l.amount)),
     )?;

@@ -109,7 +109,7 @@ async fn add_formule(
         perfs.push(p);
     }
     let (mut tx, channel) = open_cart_tx(store, actor, cart_id).await?;
-    if channel == "web" && cat.needs_proof {
+    if channel == super::Channel::Web && cat.needs_proof {
         return Err(CoreError::Conflict(format!("le tarif « {} » exige un justificatif", cat.name)));
     }
     let expires = refresh(&mut tx, cart_id, ttl_seconds).await?;
@@ -139,7 +139,7 @@ async fn add_formule(
     }
     let mut messages = Vec::new();
     for p in &perfs {
-        check_on_sale(p, &channel)?;
+        check_on_sale(p, channel)?;
         let (unit, vat) = ticket_price(store, p.show_id, cat.id).await?;
         if let Some(m) = hold_tickets(
             store,

@@ -2,6 +2,7 @@
 //! free up, the first entries that now fit are notified (an event; the email comes with the
 //! campaigns issue).
 
+use super::Channel;
 use crate::catalog::performances;
 use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
@@ -9,6 +10,7 @@ use crate::events::Event;
 use crate::store::{Actor, Change, Store, WriteTx};
 use crate::time;
 
+crate::row_struct! {
 /// A waiting-list entry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct WaitlistEntry {
@@ -29,11 +31,12 @@ pub struct WaitlistEntry {
     /// Phone.
     pub phone: String,
     /// Channel.
-    pub channel: String,
+    pub channel: Channel,
     /// When they joined.
     pub created_at: String,
     /// When they were told places are free.
     pub notified_at: Option<String>,
+}
 }
 
 /// Joining a waiting list.
@@ -53,8 +56,8 @@ pub struct WaitlistInput {
     pub email: String,
     /// Phone.
     pub phone: String,
-    /// counter | phone | web (default counter).
-    pub channel: Option<String>,
+    /// Channel (default counter).
+    pub channel: Option<Channel>,
 }
 
 /// Adds someone to the list of a performance.
@@ -75,7 +78,7 @@ pub async fn join(store: &Store, actor: &Actor, performance_id: i64, input: &Wai
         e.add("quantity", "entre 1 et 20 places");
     }
     e.into_result()?;
-    let channel = input.channel.clone().unwrap_or_else(|| "counter".into());
+    let channel = input.channel.unwrap_or(Channel::Counter);
     let mut tx = store.write(actor).await?;
     let (id,): (i64,) = db::query_as(
         "INSERT INTO waitlist (performance_id, price_category_id, quantity, last_name, first_name, email, phone, channel, created_at) \
@@ -88,7 +91,7 @@ pub async fn join(store: &Store, actor: &Actor, performance_id: i64, input: &Wai
     .bind(input.first_name.trim())
     .bind(input.email.trim().to_lowercase())
     .bind(input.phone.trim())
-    .bind(&channel)
+    .bind(channel)
     .bind(time::now_db())
     .fetch_one(tx.conn())
     .await?;
@@ -115,45 +118,16 @@ pub async fn join(store: &Store, actor: &Actor, performance_id: i64, input: &Wai
         .ok_or_else(|| CoreError::Internal("entrée perdue".into()))
 }
 
-type Row = (
-    i64,
-    i64,
-    Option<i64>,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-);
-
 /// The list of a performance, in the order people joined.
 pub async fn list(store: &Store, performance_id: i64) -> Result<Vec<WaitlistEntry>> {
-    let rows: Vec<Row> = db::query_as(
+    db::query_as(
         "SELECT id, performance_id, price_category_id, quantity, last_name, first_name, email, phone, channel, created_at, notified_at \
          FROM waitlist WHERE performance_id = $1 ORDER BY created_at, id",
     )
     .bind(performance_id)
     .fetch_all(store.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| WaitlistEntry {
-            id: r.0,
-            performance_id: r.1,
-            price_category_id: r.2,
-            quantity: r.3,
-            last_name: r.4,
-            first_name: r.5,
-            email: r.6,
-            phone: r.7,
-            channel: r.8,
-            created_at: r.9,
-            notified_at: r.10,
-        })
-        .collect())
+    .await
+    .map_err(Into::into)
 }
 
 /// After places were freed at a performance: notifies, in order, the entries not yet

@@ -2,6 +2,7 @@
 //! and the availability view of a performance.
 
 use super::allocate::PlanSeat;
+use super::PlaceState;
 use crate::catalog::{performances, plans, Performance, Quota};
 use crate::db;
 use crate::error::{CoreError, Result};
@@ -38,8 +39,8 @@ pub struct SeatState {
     pub row: String,
     /// Number.
     pub number: i64,
-    /// available | held | sold | option | invitation | quota | blocked.
-    pub state: String,
+    /// Its state now.
+    pub state: PlaceState,
     /// Quota family for quota seats.
     pub family: String,
     /// Wheelchair place.
@@ -391,29 +392,32 @@ pub async fn allocate_quota_seats(store: &Store, tx: &mut WriteTx, perf_id: i64,
     Ok(())
 }
 
+crate::row_struct! {
+    struct PlaceRow { seat_id: Option<i64>, state: PlaceState, family: String, expires_at: Option<String> }
+}
+
 /// The state of every place of a performance, as seen now (expired holds count as free).
 pub async fn availability(store: &Store, performance_id: i64) -> Result<Availability> {
     let perf = performances::get_performance(store, performance_id).await?;
     let now = time::now_db();
-    let rows: Vec<(Option<i64>, String, String, Option<String>)> =
-        db::query_as("SELECT seat_id, state, family, expires_at FROM places WHERE performance_id = $1")
-            .bind(performance_id)
-            .fetch_all(store.pool())
-            .await?;
-    let live: Vec<&(Option<i64>, String, String, Option<String>)> = rows
+    let rows: Vec<PlaceRow> = db::query_as("SELECT seat_id, state, family, expires_at FROM places WHERE performance_id = $1")
+        .bind(performance_id)
+        .fetch_all(store.pool())
+        .await?;
+    let live: Vec<&PlaceRow> = rows
         .iter()
-        .filter(|(_, st, _, exp)| !(st == "held" && exp.as_deref().is_some_and(|e| e < now.as_str())))
+        .filter(|p| !(p.state == PlaceState::Held && p.expires_at.as_deref().is_some_and(|e| e < now.as_str())))
         .collect();
     let mut counts = StateCounts::default();
-    for (_, st, _, _) in &live {
-        match st.as_str() {
-            "held" => counts.held += 1,
-            "sold" => counts.sold += 1,
-            "option" => counts.option += 1,
-            "invitation" => counts.invitation += 1,
-            "quota" => counts.quota += 1,
-            "blocked" => counts.blocked += 1,
-            _ => {}
+    for p in &live {
+        match p.state {
+            PlaceState::Held => counts.held += 1,
+            PlaceState::Sold => counts.sold += 1,
+            PlaceState::Option => counts.option += 1,
+            PlaceState::Invitation => counts.invitation += 1,
+            PlaceState::Quota => counts.quota += 1,
+            PlaceState::Blocked => counts.blocked += 1,
+            PlaceState::Available => {}
         }
     }
     let quota_left: Vec<Quota> = perf
@@ -422,10 +426,10 @@ pub async fn availability(store: &Store, performance_id: i64) -> Result<Availabi
         .map(|q| {
             let used = live
                 .iter()
-                .filter(|(seat, st, f, _)| f == &q.family && (seat.is_none() || st != "quota"))
+                .filter(|p| p.family == q.family && (p.seat_id.is_none() || p.state != PlaceState::Quota))
                 .count() as i64;
             let left = if perf.numbered {
-                live.iter().filter(|(_, st, f, _)| f == &q.family && st == "quota").count() as i64
+                live.iter().filter(|p| p.family == q.family && p.state == PlaceState::Quota).count() as i64
             } else {
                 (q.places - used).max(0)
             };
@@ -437,25 +441,25 @@ pub async fn availability(store: &Store, performance_id: i64) -> Result<Availabi
         .collect();
     let mut seats = Vec::new();
     if perf.numbered {
-        let by_seat: HashMap<i64, (&str, &str)> = live
+        let by_seat: HashMap<i64, (PlaceState, &str)> = live
             .iter()
-            .filter_map(|(seat, st, f, _)| seat.map(|id| (id, (st.as_str(), f.as_str()))))
+            .filter_map(|p| p.seat_id.map(|id| (id, (p.state, p.family.as_str()))))
             .collect();
         for s in plans::seats(store, perf.layout_id).await? {
-            let (state, family) = by_seat.get(&s.id).copied().unwrap_or(("available", ""));
+            let (state, family) = by_seat.get(&s.id).copied().unwrap_or((PlaceState::Available, ""));
             seats.push(SeatState {
                 id: s.id,
                 row: s.spec.row,
                 number: s.spec.number,
-                state: state.into(),
+                state,
                 family: family.into(),
                 pmr: s.spec.pmr,
             });
         }
-        counts.available = seats.iter().filter(|s| s.state == "available").count() as i64;
+        counts.available = seats.iter().filter(|s| s.state == PlaceState::Available).count() as i64;
     } else {
         let quota_total: i64 = perf.quotas.iter().map(|q| q.places).sum();
-        let general_taken = live.iter().filter(|(_, _, f, _)| f.is_empty()).count() as i64;
+        let general_taken = live.iter().filter(|p| p.family.is_empty()).count() as i64;
         counts.available = (perf.capacity - quota_total - general_taken).max(0);
         counts.quota = quota_left.iter().map(|q| q.places).sum();
     }

@@ -12,3 +12,24 @@ pub mod inventory;
 
 pub use allocate::{best_available, Allocation, PlanSeat};
 pub use inventory::{Availability, SeatState, StateCounts};
+
+crate::code_enum! {
+    /// A place's state at one performance (labels as the plan legend says them, R-4.5). `available` is never stored: a place is available
+    /// when no row of `places` (or only an expired hold) covers it.
+    pub enum PlaceState {
+        /// Free to sell.
+        Available = "available" / "Disponible",
+        /// In a cart until its hold expires.
+        Held = "held" / "Dans un panier",
+        /// Sold.
+        Sold = "sold" / "Vendu",
+        /// Kept by an option.
+        Option = "option" / "Réservé non payé",
+        /// Given as an invitation.
+        Invitation = "invitation" / "Invitation",
+        /// Set aside for a quota family, not yet used.
+        Quota = "quota" / "Contingent",
+        /// Blocked (technical, production).
+        Blocked = "blocked" / "Bloqué",
+    }
+}

@@ -14,6 +14,8 @@ mod rows;
 
 use parterre_core::events::Event;
 use parterre_core::payments::split_vat;
+use parterre_core::sales::{OrderStatus, TicketStatus};
+use parterre_core::seating::PlaceState;
 use parterre_core::Money;
 use parterre_warehouse::catalog::Table;
 pub use rows::{event_batch, ContactRow, OrderRow, PaymentRow, PerformanceRow, ShowRow, TicketRow};
@@ -24,6 +26,15 @@ use crate::log::EventRecord;
 /// Microseconds since the epoch of a storage time (`None` when unreadable).
 pub fn micros(db_time: &str) -> Option<i64> {
     parterre_core::time::from_db(db_time).map(|t| t.timestamp_micros())
+}
+
+/// A ticket's status in `fact_ticket`: `valid` once sold, else the state its place took
+/// (`option`, `invitation`), until it is cancelled.
+fn ticket_status(issued_as: PlaceState) -> &'static str {
+    match issued_as {
+        PlaceState::Sold => TicketStatus::Valid.code(),
+        other => other.code(),
+    }
 }
 
 /// Season of a storage time, by its date in the venue's time zone.
@@ -114,9 +125,9 @@ impl State {
                 let row = ShowRow {
                     show_id: *show_id,
                     name: name.clone(),
-                    discipline: discipline.clone(),
+                    discipline: discipline.code().into(),
                     audience: audience.clone(),
-                    tier: tier.clone(),
+                    tier: tier.code().into(),
                     vat_rate_bp: *vat_rate_bp,
                     is_creation: *is_creation,
                     archived: false,
@@ -135,8 +146,8 @@ impl State {
             } => {
                 if let Some(s) = self.shows.get_mut(show_id) {
                     s.name = name.clone();
-                    s.discipline = discipline.clone();
-                    s.tier = tier.clone();
+                    s.discipline = discipline.code().into();
+                    s.tier = tier.code().into();
                     s.archived = *archived;
                     let season = s.season.clone();
                     self.touch(Table::DimShow, &season);
@@ -223,9 +234,9 @@ impl State {
                         order_id: *order_id,
                         number: number.clone(),
                         buyer_id: *payer_contact_id,
-                        channel: channel.clone(),
+                        channel: channel.code().into(),
                         operator_id: r.actor_id,
-                        status: status.clone(),
+                        status: status.code().into(),
                         total: *total_cents,
                         placed_at: at,
                         option_until: option_until.as_deref().and_then(micros),
@@ -238,7 +249,7 @@ impl State {
             }
             Event::OrderCancelled { order_id } => {
                 if let Some(o) = self.orders.get_mut(order_id) {
-                    o.status = "cancelled".into();
+                    o.status = OrderStatus::Cancelled.code().into();
                     o.cancelled_at = Some(at);
                     let season = o.season.clone();
                     self.touch(Table::FactOrder, &season);
@@ -282,7 +293,7 @@ impl State {
                     formule: formule.map(|(_, n)| n.clone()),
                     promo_code_id: *promo_code_id,
                     promo_batch: promo_code_id.and_then(|p| self.promo_codes.get(&p).cloned().flatten()),
-                    channel: channel.clone(),
+                    channel: channel.code().into(),
                     operator_id: r.actor_id,
                     buyer_id,
                     spectator_id: None,
@@ -290,10 +301,7 @@ impl State {
                     amount_ht: ht.as_cents(),
                     vat_amount: vat.as_cents(),
                     vat_rate_bp: *vat_rate_bp,
-                    status: match state.as_str() {
-                        "sold" => "valid".to_string(),
-                        other => other.to_string(),
-                    },
+                    status: ticket_status(*state).into(),
                     issued_at: at,
                     confirmed_at: None,
                     cancelled_at: None,
@@ -310,7 +318,7 @@ impl State {
             }
             Event::OptionConfirmed { order_id } => {
                 if let Some(o) = self.orders.get_mut(order_id) {
-                    o.status = "confirmed".into();
+                    o.status = OrderStatus::Confirmed.code().into();
                     o.option_until = None;
                     o.confirmed_at = Some(at);
                     let season = o.season.clone();
@@ -319,8 +327,8 @@ impl State {
                 let ids = self.order_tickets.get(order_id).cloned().unwrap_or_default();
                 for id in ids {
                     if let Some(t) = self.tickets.get_mut(&id) {
-                        if t.status == "option" {
-                            t.status = "valid".into();
+                        if t.status == PlaceState::Option.code() {
+                            t.status = TicketStatus::Valid.code().into();
                             t.confirmed_at = Some(at);
                             let season = t.season.clone();
                             self.touch(Table::FactTicket, &season);
@@ -330,7 +338,7 @@ impl State {
             }
             Event::TicketCancelled { ticket_id, .. } => {
                 if let Some(t) = self.tickets.get_mut(ticket_id) {
-                    t.status = "cancelled".into();
+                    t.status = TicketStatus::Cancelled.code().into();
                     t.cancelled_at = Some(at);
                     let season = t.season.clone();
                     self.touch(Table::FactTicket, &season);

@@ -3,7 +3,7 @@
 //! revoked since its last call).
 
 use super::dto::ErrorBody;
-use crate::auth::ApiUser;
+use crate::auth::perm::{AccessScan, Api};
 use crate::error::{ApiJson, AppError, AppResult};
 use crate::SharedState;
 use axum::extract::rejection::QueryRejection;
@@ -11,7 +11,6 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use parterre_core::access::control::{self, CodeStatus, Revoked};
-use parterre_core::auth::permissions::ACCESS_SCAN;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
@@ -35,8 +34,8 @@ pub struct VerifyDto {
     pub ticket_id: Option<i64>,
     /// The performance it is for (null when unknown).
     pub performance_id: Option<i64>,
-    /// The ticket's status: valid, cancelled… (null when unknown).
-    pub state: Option<String>,
+    /// The ticket's status (null when unknown).
+    pub state: Option<parterre_core::sales::TicketStatus>,
     /// The ticket's current code version (null when unknown).
     pub barcode_version: Option<u32>,
     /// The version written in the code checked (null when unreadable).
@@ -53,10 +52,9 @@ pub struct VerifyDto {
               (status = 422, description = "Missing payload", body = ErrorBody)))]
 pub async fn verify_ticket(
     State(state): State<SharedState>,
-    user: ApiUser,
+    _: Api<AccessScan>,
     ApiJson(body): ApiJson<VerifyRequest>,
 ) -> AppResult<Json<VerifyDto>> {
-    user.require(&state, ACCESS_SCAN, "/api/v1/tickets/verify").await?;
     let signer = state.ticket_signer().await?;
     let v = control::verify(&state.store, &signer, &body.payload).await?;
     Ok(Json(VerifyDto {
@@ -90,8 +88,7 @@ pub struct AccessKeyDto {
     responses((status = 200, description = "Public keys", body = [AccessKeyDto]),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission access.scan missing", body = ErrorBody)))]
-pub async fn access_keys(State(state): State<SharedState>, user: ApiUser) -> AppResult<Json<Vec<AccessKeyDto>>> {
-    user.require(&state, ACCESS_SCAN, "/api/v1/access/keys").await?;
+pub async fn access_keys(State(state): State<SharedState>, _: Api<AccessScan>) -> AppResult<Json<Vec<AccessKeyDto>>> {
     let signer = state.ticket_signer().await?;
     Ok(Json(
         control::public_keys(&signer)
@@ -155,10 +152,9 @@ pub struct RevocationPageDto {
               (status = 422, description = "Bad since or limit", body = ErrorBody)))]
 pub async fn revocations(
     State(state): State<SharedState>,
-    user: ApiUser,
+    _: Api<AccessScan>,
     query: Result<Query<RevocationQuery>, QueryRejection>,
 ) -> AppResult<Json<RevocationPageDto>> {
-    user.require(&state, ACCESS_SCAN, "/api/v1/access/revocations").await?;
     let Query(q) = query.map_err(|e| AppError::api(StatusCode::BAD_REQUEST, format!("paramètres invalides : {}", e.body_text())))?;
     let page = control::revocations(&state.store, q.since.as_deref(), q.limit.unwrap_or(1_000)).await?;
     Ok(Json(RevocationPageDto {

@@ -1,14 +1,13 @@
 //! Catalogue endpoints: halls, seasons, shows, performances, plans, prices, products.
 
 use super::dto::*;
-use crate::auth::ApiUser;
+use crate::auth::perm::{Api, CatalogEdit, CatalogRead};
 use crate::error::{ApiJson, AppError, AppResult};
 use crate::extract::{Path, Query};
 use crate::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use parterre_core::auth::permissions::{CATALOG_EDIT, CATALOG_READ};
 use parterre_core::catalog::{performances, plans, prices, seasons, shows, venues, PerformanceInput, PerformanceQuery, ShowInput};
 use parterre_core::time;
 use serde::Deserialize;
@@ -19,8 +18,7 @@ use utoipa::IntoParams;
     responses((status = 200, description = "Hall layouts", body = [HallDto]),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody)))]
-pub async fn list_halls(State(state): State<SharedState>, user: ApiUser) -> AppResult<Json<Vec<HallDto>>> {
-    user.require(&state, CATALOG_READ, "/api/v1/halls").await?;
+pub async fn list_halls(State(state): State<SharedState>, _: Api<CatalogRead>) -> AppResult<Json<Vec<HallDto>>> {
     Ok(Json(
         venues::list_hall_layouts(&state.store)
             .await?
@@ -61,8 +59,11 @@ async fn show_dto(state: &SharedState, show: shows::Show) -> AppResult<ShowDto> 
     responses((status = 200, description = "Shows", body = [ShowDto]),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody)))]
-pub async fn list_shows(State(state): State<SharedState>, user: ApiUser, Query(f): Query<ShowFilter>) -> AppResult<Json<Vec<ShowDto>>> {
-    user.require(&state, CATALOG_READ, "/api/v1/shows").await?;
+pub async fn list_shows(
+    State(state): State<SharedState>,
+    _: Api<CatalogRead>,
+    Query(f): Query<ShowFilter>,
+) -> AppResult<Json<Vec<ShowDto>>> {
     let sid = season_id(&state, f.season.as_deref()).await?;
     let mut out = Vec::new();
     for s in shows::list_shows(&state.store, sid, f.archived.unwrap_or(false)).await? {
@@ -79,10 +80,9 @@ pub async fn list_shows(State(state): State<SharedState>, user: ApiUser, Query(f
               (status = 422, description = "Invalid fields", body = ErrorBody)))]
 pub async fn create_show(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<CatalogEdit>,
     ApiJson(input): ApiJson<ShowInput>,
 ) -> AppResult<(StatusCode, Json<ShowDto>)> {
-    user.require(&state, CATALOG_EDIT, "/api/v1/shows").await?;
     let show = shows::create_show(&state.store, &user.0.actor(), &input).await?;
     Ok((StatusCode::CREATED, Json(show_dto(&state, show).await?)))
 }
@@ -93,8 +93,7 @@ pub async fn create_show(
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody),
               (status = 404, description = "Unknown show", body = ErrorBody)))]
-pub async fn get_show(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<ShowDto>> {
-    user.require(&state, CATALOG_READ, "/api/v1/shows/{id}").await?;
+pub async fn get_show(State(state): State<SharedState>, _: Api<CatalogRead>, Path(id): Path<i64>) -> AppResult<Json<ShowDto>> {
     let show = shows::get_show(&state.store, id).await?;
     Ok(Json(show_dto(&state, show).await?))
 }
@@ -108,11 +107,10 @@ pub async fn get_show(State(state): State<SharedState>, user: ApiUser, Path(id):
               (status = 422, description = "Invalid fields", body = ErrorBody)))]
 pub async fn update_show(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<CatalogEdit>,
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<ShowInput>,
 ) -> AppResult<Json<ShowDto>> {
-    user.require(&state, CATALOG_EDIT, "/api/v1/shows/{id}").await?;
     let show = shows::update_show(&state.store, &user.0.actor(), id, &input).await?;
     Ok(Json(show_dto(&state, show).await?))
 }
@@ -125,10 +123,9 @@ pub async fn update_show(
               (status = 404, description = "Unknown show", body = ErrorBody)))]
 pub async fn duplicate_show(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<CatalogEdit>,
     Path(id): Path<i64>,
 ) -> AppResult<(StatusCode, Json<ShowDto>)> {
-    user.require(&state, CATALOG_EDIT, "/api/v1/shows/{id}/duplicate").await?;
     let copy = shows::duplicate_show(&state.store, &user.0.actor(), id).await?;
     Ok((StatusCode::CREATED, Json(show_dto(&state, copy).await?)))
 }
@@ -138,8 +135,7 @@ pub async fn duplicate_show(
     responses((status = 200, description = "Seasons", body = [SeasonDto]),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody)))]
-pub async fn list_seasons(State(state): State<SharedState>, user: ApiUser) -> AppResult<Json<Vec<SeasonDto>>> {
-    user.require(&state, CATALOG_READ, "/api/v1/seasons").await?;
+pub async fn list_seasons(State(state): State<SharedState>, _: Api<CatalogRead>) -> AppResult<Json<Vec<SeasonDto>>> {
     let today = time::today_paris();
     Ok(Json(
         seasons::list_seasons(&state.store)
@@ -167,10 +163,9 @@ pub struct PerformanceFilter {
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody)))]
 pub async fn list_performances(
     State(state): State<SharedState>,
-    user: ApiUser,
+    _: Api<CatalogRead>,
     Query(f): Query<PerformanceFilter>,
 ) -> AppResult<Json<Vec<PerformanceDto>>> {
-    user.require(&state, CATALOG_READ, "/api/v1/performances").await?;
     let season_id = season_id(&state, f.season.as_deref()).await?;
     let list = performances::list_performances(
         &state.store,
@@ -192,10 +187,9 @@ pub async fn list_performances(
               (status = 422, description = "Invalid fields", body = ErrorBody)))]
 pub async fn create_performance(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<CatalogEdit>,
     ApiJson(input): ApiJson<PerformanceInput>,
 ) -> AppResult<(StatusCode, Json<PerformanceDto>)> {
-    user.require(&state, CATALOG_EDIT, "/api/v1/performances").await?;
     let p = performances::create_performance(&state.store, &user.0.actor(), &input).await?;
     Ok((StatusCode::CREATED, Json(p.into())))
 }
@@ -206,8 +200,11 @@ pub async fn create_performance(
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody),
               (status = 404, description = "Unknown performance", body = ErrorBody)))]
-pub async fn get_performance(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<PerformanceDto>> {
-    user.require(&state, CATALOG_READ, "/api/v1/performances/{id}").await?;
+pub async fn get_performance(
+    State(state): State<SharedState>,
+    _: Api<CatalogRead>,
+    Path(id): Path<i64>,
+) -> AppResult<Json<PerformanceDto>> {
     Ok(Json(performances::get_performance(&state.store, id).await?.into()))
 }
 
@@ -217,8 +214,7 @@ pub async fn get_performance(State(state): State<SharedState>, user: ApiUser, Pa
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody),
               (status = 404, description = "Unknown performance", body = ErrorBody)))]
-pub async fn get_plan(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<PlanDto>> {
-    user.require(&state, CATALOG_READ, "/api/v1/performances/{id}/plan").await?;
+pub async fn get_plan(State(state): State<SharedState>, _: Api<CatalogRead>, Path(id): Path<i64>) -> AppResult<Json<PlanDto>> {
     let p = performances::get_performance(&state.store, id).await?;
     let layout = venues::get_layout(&state.store, p.layout_id).await?;
     let seats = plans::seats(&state.store, p.layout_id).await?;
@@ -250,8 +246,7 @@ pub async fn get_plan(State(state): State<SharedState>, user: ApiUser, Path(id):
     responses((status = 200, description = "Price categories", body = [PriceCategoryDto]),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody)))]
-pub async fn list_price_categories(State(state): State<SharedState>, user: ApiUser) -> AppResult<Json<Vec<PriceCategoryDto>>> {
-    user.require(&state, CATALOG_READ, "/api/v1/price-categories").await?;
+pub async fn list_price_categories(State(state): State<SharedState>, _: Api<CatalogRead>) -> AppResult<Json<Vec<PriceCategoryDto>>> {
     Ok(Json(
         prices::list_price_categories(&state.store)
             .await?
@@ -276,10 +271,9 @@ pub struct ProductFilter {
               (status = 403, description = "Permission catalog.read missing", body = ErrorBody)))]
 pub async fn list_products(
     State(state): State<SharedState>,
-    user: ApiUser,
+    _: Api<CatalogRead>,
     Query(f): Query<ProductFilter>,
 ) -> AppResult<Json<Vec<ProductDto>>> {
-    user.require(&state, CATALOG_READ, "/api/v1/products").await?;
     let sid = match season_id(&state, f.season.as_deref()).await? {
         Some(id) => Some(id),
         None => seasons::season_for(&state.store, time::today_paris()).await?.map(|s| s.id),

@@ -132,14 +132,14 @@ pub struct ShowDto {
     pub picture_url: String,
     /// Minutes.
     pub duration_minutes: i64,
-    /// theatre | music | dance | circus | puppetry | opera | humour | multidisciplinary.
-    pub discipline: String,
+    /// Discipline.
+    pub discipline: parterre_core::catalog::Discipline,
     /// all | young | school | festival.
     pub audience: String,
     /// Minimum age.
     pub min_age: Option<i64>,
-    /// A+ | A | B | C | D.
-    pub tier: String,
+    /// Show category of the price grid.
+    pub tier: parterre_core::catalog::Tier,
     /// VAT rate in percent, e.g. `"5.5"`.
     pub vat_rate: String,
     /// Web sale opening, RFC 3339 UTC.

@@ -4,20 +4,19 @@
 use super::dto::ErrorBody;
 use super::idempotency::IdempotencyHeader;
 use super::sales_dto::*;
-use crate::auth::ApiUser;
+use crate::auth::perm::{Api, SalesSell};
 use crate::error::{ApiJson, AppError, AppResult};
 use crate::extract::{Path, Query};
 use crate::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use parterre_core::auth::permissions::SALES_SELL;
 use parterre_core::catalog::{performances, PerformanceQuery};
 use parterre_core::payments::{self, Tender};
 use parterre_core::sales::after_sale::{self, ExchangeInput, RefundInput};
 use parterre_core::sales::promo::{self, PromoInput};
 use parterre_core::sales::waitlist::{self, WaitlistInput};
-use parterre_core::sales::{carts, orders, CheckoutInput, ProductRequest, TicketRequest};
+use parterre_core::sales::{carts, orders, CartStatus, Channel, CheckoutInput, ProductRequest, TicketRequest};
 use parterre_core::seating::inventory;
 use parterre_core::CoreError;
 use serde::{Deserialize, Serialize};
@@ -37,8 +36,7 @@ pub struct PaymentMethodDto {
     responses((status = 200, description = "Methods", body = [PaymentMethodDto]),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody)))]
-pub async fn list_payment_methods(State(state): State<SharedState>, user: ApiUser) -> AppResult<Json<Vec<PaymentMethodDto>>> {
-    user.require(&state, SALES_SELL, "/api/v1/payment-methods").await?;
+pub async fn list_payment_methods(State(state): State<SharedState>, _: Api<SalesSell>) -> AppResult<Json<Vec<PaymentMethodDto>>> {
     Ok(Json(
         payments::list_methods(&state.store)
             .await?
@@ -54,8 +52,8 @@ pub async fn list_payment_methods(State(state): State<SharedState>, user: ApiUse
 /// Opening a cart.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewCart {
-    /// counter | phone | web.
-    pub channel: String,
+    /// Where the sale happens.
+    pub channel: Channel,
 }
 
 /// Open a cart.
@@ -66,11 +64,10 @@ pub struct NewCart {
               (status = 422, description = "Unknown channel", body = ErrorBody)))]
 pub async fn create_cart(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     ApiJson(body): ApiJson<NewCart>,
 ) -> AppResult<(StatusCode, Json<CartDto>)> {
-    user.require(&state, SALES_SELL, "/api/v1/carts").await?;
-    let cart = carts::create_cart(&state.store, &user.0.actor(), &body.channel, state.cart_ttl).await?;
+    let cart = carts::create_cart(&state.store, &user.0.actor(), body.channel, state.cart_ttl).await?;
     Ok((StatusCode::CREATED, Json(CartDto::new(cart, None))))
 }
 
@@ -81,11 +78,10 @@ pub async fn create_cart(
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
               (status = 404, description = "Unknown cart", body = ErrorBody),
               (status = 410, description = "Cart expired, holds released", body = ErrorBody)))]
-pub async fn get_cart(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<CartDto>> {
-    user.require(&state, SALES_SELL, "/api/v1/carts/{id}").await?;
+pub async fn get_cart(State(state): State<SharedState>, _: Api<SalesSell>, Path(id): Path<i64>) -> AppResult<Json<CartDto>> {
     carts::sweep_expired(&state.store).await?;
     let cart = carts::get_cart(&state.store, id).await?;
-    if cart.status == "expired" {
+    if cart.status == CartStatus::Expired {
         return Err(CoreError::Gone("panier expiré : les places ont été libérées".into()).into());
     }
     Ok(Json(CartDto::new(cart, None)))
@@ -134,11 +130,10 @@ async fn alternatives(state: &SharedState, performance_id: i64) -> Vec<i64> {
               (status = 422, description = "Invalid request", body = ErrorBody)))]
 pub async fn add_tickets(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<TicketRequest>,
 ) -> AppResult<Json<CartDto>> {
-    user.require(&state, SALES_SELL, "/api/v1/carts/{id}/tickets").await?;
     match carts::add_tickets(&state.store, &user.0.actor(), id, &req, state.cart_ttl).await {
         Ok((cart, message)) => Ok(Json(CartDto::new(cart, message))),
         Err(e @ CoreError::Conflict(_)) => {
@@ -164,11 +159,10 @@ pub async fn add_tickets(
               (status = 422, description = "Invalid request", body = ErrorBody)))]
 pub async fn add_product(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<ProductRequest>,
 ) -> AppResult<Json<CartDto>> {
-    user.require(&state, SALES_SELL, "/api/v1/carts/{id}/products").await?;
     let (cart, message) = carts::add_product(&state.store, &user.0.actor(), id, &req, state.cart_ttl).await?;
     Ok(Json(CartDto::new(cart, message)))
 }
@@ -189,11 +183,10 @@ pub struct PromoRequest {
               (status = 422, description = "code inconnu, code expiré, quota épuisé, ne s'applique pas à ce spectacle", body = ErrorBody)))]
 pub async fn apply_promo(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<PromoRequest>,
 ) -> AppResult<Json<CartDto>> {
-    user.require(&state, SALES_SELL, "/api/v1/carts/{id}/promo").await?;
     Ok(Json(CartDto::new(
         promo::apply(&state.store, &user.0.actor(), id, &req.code).await?,
         None,
@@ -211,10 +204,9 @@ pub async fn apply_promo(
               (status = 410, description = "Cart expired", body = ErrorBody)))]
 pub async fn remove_item(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     Path((id, item_id)): Path<(i64, i64)>,
 ) -> AppResult<Json<CartDto>> {
-    user.require(&state, SALES_SELL, "/api/v1/carts/{id}/items/{item_id}").await?;
     Ok(Json(CartDto::new(
         carts::remove_item(&state.store, &user.0.actor(), id, item_id).await?,
         None,
@@ -231,12 +223,11 @@ pub async fn remove_item(
               (status = 422, description = "Payments or payer invalid", body = ErrorBody)))]
 pub async fn checkout(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     Path(id): Path<i64>,
     idem: IdempotencyHeader,
     ApiJson(req): ApiJson<CheckoutInput>,
 ) -> AppResult<(StatusCode, Json<OrderDto>)> {
-    user.require(&state, SALES_SELL, "/api/v1/carts/{id}/checkout").await?;
     let key = idem.key(&user, "checkout", id, &req)?;
     let order = orders::checkout_keyed(&state.store, &user.0.actor(), id, &req, key.as_ref()).await?;
     Ok((StatusCode::CREATED, Json(order.into())))
@@ -248,8 +239,7 @@ pub async fn checkout(
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
               (status = 404, description = "Unknown order", body = ErrorBody)))]
-pub async fn get_order(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<OrderDto>> {
-    user.require(&state, SALES_SELL, "/api/v1/orders/{id}").await?;
+pub async fn get_order(State(state): State<SharedState>, _: Api<SalesSell>, Path(id): Path<i64>) -> AppResult<Json<OrderDto>> {
     Ok(Json(orders::get_order(&state.store, id).await?.into()))
 }
 
@@ -262,11 +252,10 @@ pub async fn get_order(State(state): State<SharedState>, user: ApiUser, Path(id)
               (status = 409, description = "Already cancelled", body = ErrorBody)))]
 pub async fn cancel_order(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     Path(id): Path<i64>,
     idem: IdempotencyHeader,
 ) -> AppResult<Json<OrderDto>> {
-    user.require(&state, SALES_SELL, "/api/v1/orders/{id}/cancel").await?;
     let key = idem.key(&user, "cancel", id, &())?;
     Ok(Json(
         after_sale::cancel_order_keyed(&state.store, &user.0.actor(), id, key.as_ref())
@@ -284,12 +273,11 @@ pub async fn cancel_order(
               (status = 422, description = "Invalid request", body = ErrorBody)))]
 pub async fn exchange(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     Path(id): Path<i64>,
     idem: IdempotencyHeader,
     ApiJson(req): ApiJson<ExchangeInput>,
 ) -> AppResult<Json<OrderDto>> {
-    user.require(&state, SALES_SELL, "/api/v1/orders/{id}/exchange").await?;
     let key = idem.key(&user, "exchange", id, &req)?;
     Ok(Json(
         after_sale::exchange_keyed(&state.store, &user.0.actor(), id, &req, key.as_ref())
@@ -306,12 +294,11 @@ pub async fn exchange(
               (status = 422, description = "Invalid amount or method", body = ErrorBody)))]
 pub async fn refund(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     Path(id): Path<i64>,
     idem: IdempotencyHeader,
     ApiJson(req): ApiJson<RefundInput>,
 ) -> AppResult<Json<OrderDto>> {
-    user.require(&state, SALES_SELL, "/api/v1/orders/{id}/refund").await?;
     let key = idem.key(&user, "refund", id, &req)?;
     Ok(Json(
         after_sale::refund_keyed(&state.store, &user.0.actor(), id, &req, key.as_ref())
@@ -336,12 +323,11 @@ pub struct PayRequest {
               (status = 422, description = "Payments do not add up to the balance", body = ErrorBody)))]
 pub async fn pay(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     Path(id): Path<i64>,
     idem: IdempotencyHeader,
     ApiJson(req): ApiJson<PayRequest>,
 ) -> AppResult<Json<OrderDto>> {
-    user.require(&state, SALES_SELL, "/api/v1/orders/{id}/payments").await?;
     let key = idem.key(&user, "pay", id, &req.payments)?;
     Ok(Json(
         after_sale::pay_keyed(&state.store, &user.0.actor(), id, &req.payments, key.as_ref())
@@ -368,11 +354,10 @@ pub struct DuplicateDto {
               (status = 409, description = "Cancelled ticket", body = ErrorBody)))]
 pub async fn duplicate_ticket(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     Path(id): Path<i64>,
     idem: IdempotencyHeader,
 ) -> AppResult<Json<DuplicateDto>> {
-    user.require(&state, SALES_SELL, "/api/v1/tickets/{id}/duplicate").await?;
     let key = idem.key(&user, "duplicate", id, &())?;
     let v = after_sale::duplicate_ticket_keyed(&state.store, &user.0.actor(), id, key.as_ref()).await?;
     Ok(Json(DuplicateDto {
@@ -387,8 +372,7 @@ pub async fn duplicate_ticket(
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
               (status = 404, description = "Unknown performance", body = ErrorBody)))]
-pub async fn availability(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<AvailabilityDto>> {
-    user.require(&state, SALES_SELL, "/api/v1/performances/{id}/availability").await?;
+pub async fn availability(State(state): State<SharedState>, _: Api<SalesSell>, Path(id): Path<i64>) -> AppResult<Json<AvailabilityDto>> {
     let a = inventory::availability(&state.store, id).await?;
     let sold_out = a.counts.available == 0;
     Ok(Json(AvailabilityDto {
@@ -477,11 +461,10 @@ impl From<waitlist::WaitlistEntry> for WaitlistDto {
               (status = 422, description = "Invalid fields", body = ErrorBody)))]
 pub async fn join_waitlist(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<WaitlistInput>,
 ) -> AppResult<(StatusCode, Json<WaitlistDto>)> {
-    user.require(&state, SALES_SELL, "/api/v1/performances/{id}/waitlist").await?;
     Ok((
         StatusCode::CREATED,
         Json(waitlist::join(&state.store, &user.0.actor(), id, &req).await?.into()),
@@ -493,8 +476,7 @@ pub async fn join_waitlist(
     responses((status = 200, description = "Entries", body = [WaitlistDto]),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody)))]
-pub async fn list_waitlist(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<Json<Vec<WaitlistDto>>> {
-    user.require(&state, SALES_SELL, "/api/v1/performances/{id}/waitlist").await?;
+pub async fn list_waitlist(State(state): State<SharedState>, _: Api<SalesSell>, Path(id): Path<i64>) -> AppResult<Json<Vec<WaitlistDto>>> {
     Ok(Json(
         waitlist::list(&state.store, id).await?.into_iter().map(WaitlistDto::from).collect(),
     ))
@@ -554,8 +536,7 @@ impl From<promo::PromoCode> for PromoDto {
     responses((status = 200, description = "Codes", body = [PromoDto]),
               (status = 401, description = "Not authenticated", body = ErrorBody),
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody)))]
-pub async fn list_promo(State(state): State<SharedState>, user: ApiUser) -> AppResult<Json<Vec<PromoDto>>> {
-    user.require(&state, SALES_SELL, "/api/v1/promo-codes").await?;
+pub async fn list_promo(State(state): State<SharedState>, _: Api<SalesSell>) -> AppResult<Json<Vec<PromoDto>>> {
     Ok(Json(promo::list(&state.store).await?.into_iter().map(PromoDto::from).collect()))
 }
 
@@ -568,10 +549,9 @@ pub async fn list_promo(State(state): State<SharedState>, user: ApiUser) -> AppR
               (status = 422, description = "Invalid fields", body = ErrorBody)))]
 pub async fn create_promo(
     State(state): State<SharedState>,
-    user: ApiUser,
+    user: Api<SalesSell>,
     ApiJson(req): ApiJson<PromoInput>,
 ) -> AppResult<(StatusCode, Json<Vec<PromoDto>>)> {
-    user.require(&state, SALES_SELL, "/api/v1/promo-codes").await?;
     let made = promo::create(&state.store, &user.0.actor(), &req).await?;
     Ok((StatusCode::CREATED, Json(made.into_iter().map(PromoDto::from).collect())))
 }
@@ -604,10 +584,9 @@ pub struct OptionDue {
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody)))]
 pub async fn options_due(
     State(state): State<SharedState>,
-    user: ApiUser,
+    _: Api<SalesSell>,
     Query(f): Query<OptionsFilter>,
 ) -> AppResult<Json<Vec<OptionDue>>> {
-    user.require(&state, SALES_SELL, "/api/v1/options").await?;
     let rows = orders::options_due(&state.store, f.days.unwrap_or(15)).await?;
     Ok(Json(
         rows.into_iter()
@@ -627,9 +606,8 @@ pub async fn options_due(
               (status = 403, description = "Permission sales.sell missing", body = ErrorBody),
               (status = 404, description = "Unknown order", body = ErrorBody),
               (status = 409, description = "No valid ticket to print", body = ErrorBody)))]
-pub async fn tickets_pdf(State(state): State<SharedState>, user: ApiUser, Path(id): Path<i64>) -> AppResult<axum::response::Response> {
+pub async fn tickets_pdf(State(state): State<SharedState>, _: Api<SalesSell>, Path(id): Path<i64>) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    user.require(&state, SALES_SELL, "/api/v1/orders/{id}/tickets.pdf").await?;
     let pdf = crate::tickets::order_pdf(&state, id).await?;
     Ok(([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }

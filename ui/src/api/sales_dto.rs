@@ -1,7 +1,8 @@
 //! JSON shapes of the sales API (carts, orders, availability, promo codes, waiting lists).
 
 use parterre_core::sales::orders::Order;
-use parterre_core::sales::{Cart, CartItem};
+use parterre_core::sales::{Cart, CartItem, CartStatus, Channel, OrderStatus, PaymentStatus, TicketStatus};
+use parterre_core::seating::PlaceState;
 use parterre_core::Money;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -84,10 +85,10 @@ impl From<&CartItem> for CartItemDto {
 pub struct CartDto {
     /// Id.
     pub id: i64,
-    /// counter | phone | web.
-    pub channel: String,
-    /// open | ordered | expired.
-    pub status: String,
+    /// Where it is sold.
+    pub channel: Channel,
+    /// Open, ordered or expired.
+    pub status: CartStatus,
     /// Holds are released at this instant (RFC 3339 UTC).
     pub expires_at: String,
     /// Lines.
@@ -137,8 +138,8 @@ pub struct TicketDto {
     /// Amount TTC, euros.
     #[schema(value_type = String)]
     pub amount: Money,
-    /// valid | cancelled.
-    pub status: String,
+    /// Valid or cancelled.
+    pub status: TicketStatus,
     /// Goes up with each duplicate (older QR codes are revoked).
     pub barcode_version: i64,
     /// Spectator.
@@ -178,12 +179,12 @@ pub struct OrderDto {
     pub order_id: i64,
     /// Number.
     pub number: String,
-    /// confirmed | option | cancelled.
-    pub status: String,
-    /// paid | underpaid | overpaid (computed).
-    pub payment_status: String,
+    /// Confirmed, option or cancelled.
+    pub status: OrderStatus,
+    /// Paid, underpaid or overpaid (computed).
+    pub payment_status: PaymentStatus,
     /// Channel.
-    pub channel: String,
+    pub channel: Channel,
     /// Payer.
     pub payer_contact_id: i64,
     /// Option deadline.
@@ -208,7 +209,7 @@ pub struct OrderDto {
 impl From<Order> for OrderDto {
     fn from(o: Order) -> Self {
         OrderDto {
-            payment_status: o.payment_status().into(),
+            payment_status: o.payment_status(),
             due: o.due,
             paid: o.paid,
             id: o.id,
@@ -230,7 +231,7 @@ impl From<Order> for OrderDto {
                     price_category_id: t.price_category_id,
                     product_id: t.product_id,
                     amount: t.amount,
-                    status: t.status.clone(),
+                    status: t.status,
                     barcode_version: t.barcode_version,
                     spectator: t.spectator.clone(),
                 })
@@ -285,8 +286,8 @@ pub struct SeatStateDto {
     pub row: String,
     /// Number.
     pub number: i64,
-    /// available | held | sold | option | invitation | quota | blocked.
-    pub state: String,
+    /// Its state now.
+    pub state: PlaceState,
     /// Quota family of a quota seat.
     pub quota: String,
     /// Wheelchair place.

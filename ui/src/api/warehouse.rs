@@ -1,13 +1,13 @@
 //! `POST /api/v1/sql`: read-only SQL on the warehouse, for users with `warehouse.query`.
 
 use super::dto::ErrorBody;
-use crate::auth::ApiUser;
+use crate::auth::perm::{Api, WarehouseQuery};
 use crate::error::{ApiJson, AppError, AppResult, Surface};
 use crate::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use parterre_core::auth::permissions::{WAREHOUSE_EVENTS, WAREHOUSE_QUERY};
+use parterre_core::auth::permissions::WAREHOUSE_EVENTS;
 use parterre_core::auth::AuthUser;
 use parterre_warehouse::catalog::{Table, TABLES};
 use parterre_warehouse::{QueryOptions, QueryResult, WarehouseError};
@@ -130,8 +130,11 @@ pub async fn run(
               (status = 408, description = "Time limit (30 s by default) exceeded: the query is stopped", body = ErrorBody),
               (status = 422, description = "Not a query (DDL, DML, SET…), or more memory needed than the limit (1 GiB by default)", body = ErrorBody),
               (status = 429, description = "Too many queries running (overall or for this user): try again in a moment", body = ErrorBody)))]
-pub async fn sql(State(state): State<SharedState>, user: ApiUser, ApiJson(req): ApiJson<SqlRequest>) -> AppResult<Json<SqlResponse>> {
-    user.require(&state, WAREHOUSE_QUERY, "/api/v1/sql").await?;
+pub async fn sql(
+    State(state): State<SharedState>,
+    user: Api<WarehouseQuery>,
+    ApiJson(req): ApiJson<SqlRequest>,
+) -> AppResult<Json<SqlResponse>> {
     let r = run(
         &state,
         &user.0,

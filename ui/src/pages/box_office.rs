@@ -4,6 +4,7 @@
 //! tickets. Plain forms: it works with the keyboard alone and without JavaScript.
 
 use super::{done, page, page_err, page_with_status, FormData};
+use crate::auth::perm::{Page, SalesSell};
 use crate::auth::{urlencode, PageUser};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Path, Query};
@@ -14,14 +15,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use minijinja::context;
-use parterre_core::auth::permissions::SALES_SELL;
 use parterre_core::catalog::{self, performances, plans, shows, Performance, PerformanceQuery};
 use parterre_core::contacts::PayerInput;
-use parterre_core::db;
 use parterre_core::payments::{self, Tender};
 use parterre_core::sales::carts::TicketPart;
-use parterre_core::sales::{carts, orders, promo, CheckoutInput, TicketRequest};
-use parterre_core::seating::inventory;
+use parterre_core::sales::{carts, orders, promo, CartStatus, Channel, CheckoutInput, TicketRequest};
+use parterre_core::seating::{inventory, PlaceState};
 use parterre_core::{time, CoreError, Money};
 use std::collections::HashMap;
 
@@ -41,16 +40,18 @@ pub(super) fn router() -> axum::Router<SharedState> {
 
 const AREA: &str = "/box-office";
 
-/// colours: state code, French label, colour.
-const LEGEND: &[(&str, &str, &str)] = &[
-    ("available", "Disponible", "#2e7d32"),
-    ("held", "Dans un panier", "#f9a825"),
-    ("sold", "Vendu", "#b71c1c"),
-    ("option", "Réservé non payé", "#6a1b9a"),
-    ("invitation", "Invitation", "#1565c0"),
-    ("quota", "Contingent", "#00838f"),
-    ("blocked", "Bloqué", "#616161"),
-];
+/// colour of a place state on the plan.
+fn colour(state: PlaceState) -> &'static str {
+    match state {
+        PlaceState::Available => "#2e7d32",
+        PlaceState::Held => "#f9a825",
+        PlaceState::Sold => "#b71c1c",
+        PlaceState::Option => "#6a1b9a",
+        PlaceState::Invitation => "#1565c0",
+        PlaceState::Quota => "#00838f",
+        PlaceState::Blocked => "#616161",
+    }
+}
 
 fn cart_ctx(c: &parterre_core::sales::Cart) -> minijinja::Value {
     let items: Vec<_> = c
@@ -65,11 +66,10 @@ fn cart_ctx(c: &parterre_core::sales::Cart) -> minijinja::Value {
 
 async fn open_cart(state: &SharedState, id: Option<i64>) -> Option<parterre_core::sales::Cart> {
     let c = carts::get_cart(&state.store, id?).await.ok()?;
-    (c.status == "open" && c.expires_at > time::now_db()).then_some(c)
+    (c.status == CartStatus::Open && c.expires_at > time::now_db()).then_some(c)
 }
 
-async fn index(State(state): State<SharedState>, user: PageUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    user.require(&state, SALES_SELL, AREA).await?;
+async fn index(State(state): State<SharedState>, user: Page<SalesSell>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     let text = q.get("q").map(|s| s.trim().to_lowercase()).unwrap_or_default();
     let now = chrono::Utc::now();
     let all = performances::list_performances(&state.store, &PerformanceQuery::default())
@@ -126,13 +126,13 @@ async fn performance_page(
     let p = performances::get_performance(store, id).await.map_err(page_err)?;
     let av = inventory::availability(store, id).await.map_err(page_err)?;
     let seats = plans::seats(store, p.layout_id).await.map_err(page_err)?;
-    let by_id: HashMap<i64, (&str, &str)> = av.seats.iter().map(|s| (s.id, (s.state.as_str(), s.family.as_str()))).collect();
+    let by_id: HashMap<i64, (PlaceState, &str)> = av.seats.iter().map(|s| (s.id, (s.state, s.family.as_str()))).collect();
     let shown_all = shown.is_empty();
     let look = |s: &plans::Seat| {
-        let (st, family) = by_id.get(&s.id).copied().unwrap_or(("available", ""));
-        let (_, label, color) = LEGEND.iter().find(|(c, _, _)| *c == st).copied().unwrap_or(LEGEND[0]);
-        let color = if shown_all || shown.iter().any(|x| x == st) {
-            color
+        let (st, family) = by_id.get(&s.id).copied().unwrap_or((PlaceState::Available, ""));
+        let label = st.label();
+        let color = if shown_all || shown.iter().any(|x| x == st.code()) {
+            colour(st)
         } else {
             "#e0e0e0"
         };
@@ -152,7 +152,7 @@ async fn performance_page(
     );
     let mut rows: Vec<(String, Vec<minijinja::Value>)> = Vec::new();
     for s in &seats {
-        if by_id.get(&s.id).map(|x| x.0) != Some("available") {
+        if by_id.get(&s.id).map(|x| x.0) != Some(PlaceState::Available) {
             continue;
         }
         let v = context! { id => s.id, number => s.spec.number, pmr => s.spec.pmr };
@@ -168,10 +168,7 @@ async fn performance_page(
         .filter(|q| q.places > 0)
         .map(|q| context! { family => q.family, label => catalog::label_of(catalog::QUOTA_FAMILIES, &q.family), places => q.places })
         .collect();
-    let legend: Vec<_> = LEGEND
-        .iter()
-        .map(|(c, l, col)| (c.to_string(), l.to_string(), col.to_string()))
-        .collect();
+    let legend: Vec<_> = PlaceState::ALL.iter().map(|s| (s.code(), s.label(), colour(*s))).collect();
     let ctx = context! {
         p => context! { id => p.id, show_name => p.show_name, starts_at => time::to_db(p.starts_at), hall => format!("{} — {}", p.hall_name, p.layout_name) },
         counts => av.counts, capacity => av.capacity, numbered => p.numbered, svg, rows, quotas, legend, shown,
@@ -182,11 +179,10 @@ async fn performance_page(
 
 async fn performance(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<SalesSell>,
     Path(id): Path<i64>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, SALES_SELL, "/box-office/performances/{id}").await?;
     let q = FormData(q);
     let cart = open_cart(&state, q.get("cart").and_then(|c| c.parse().ok())).await.map(|c| c.id);
     performance_page(
@@ -207,10 +203,12 @@ async fn cart_for(state: &SharedState, user: &PageUser, form: &FormData) -> AppR
     if let Some(c) = open_cart(state, form.get("cart").and_then(|c| c.parse().ok())).await {
         return Ok(c.id);
     }
-    Ok(carts::create_cart(&state.store, &user.user.actor(), "counter", state.cart_ttl)
-        .await
-        .map_err(page_err)?
-        .id)
+    Ok(
+        carts::create_cart(&state.store, &user.user.actor(), Channel::Counter, state.cart_ttl)
+            .await
+            .map_err(page_err)?
+            .id,
+    )
 }
 
 async fn after_add(
@@ -236,11 +234,10 @@ async fn after_add(
 
 async fn party(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<SalesSell>,
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, SALES_SELL, "/box-office/performances/{id}/party").await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let mut parts = Vec::new();
@@ -281,11 +278,10 @@ async fn party(
 
 async fn pick_seats(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<SalesSell>,
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, SALES_SELL, "/box-office/performances/{id}/seats").await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let seats: Vec<i64> = form.all("seat").iter().filter_map(|s| s.parse().ok()).collect();
@@ -323,17 +319,12 @@ async fn render_cart(
     status: StatusCode,
 ) -> AppResult<Response> {
     let c = carts::get_cart(&state.store, id).await.map_err(page_err)?;
-    if c.status == "ordered" {
-        let order: Option<(i64,)> = db::query_as("SELECT id FROM orders WHERE cart_id = $1")
-            .bind(id)
-            .fetch_optional(state.store.pool())
-            .await
-            .map_err(|e| page_err(e.into()))?;
-        if let Some((o,)) = order {
+    if c.status == CartStatus::Ordered {
+        if let Some(o) = orders::order_of_cart(&state.store, id).await.map_err(page_err)? {
             return Ok(done(&format!("/box-office/orders/{o}")));
         }
     }
-    if c.status != "open" || c.expires_at <= time::now_db() {
+    if c.status != CartStatus::Open || c.expires_at <= time::now_db() {
         return Err(AppError::page(
             StatusCode::GONE,
             "panier expiré : les places ont été libérées ; recommencez la vente",
@@ -349,19 +340,16 @@ async fn render_cart(
     )
 }
 
-async fn cart_page(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>) -> AppResult<Response> {
-    user.require(&state, SALES_SELL, "/box-office/carts/{id}").await?;
+async fn cart_page(State(state): State<SharedState>, user: Page<SalesSell>, Path(id): Path<i64>) -> AppResult<Response> {
     render_cart(&state, &user, id, None, context! {}, StatusCode::OK).await
 }
 
 async fn remove(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<SalesSell>,
     Path((id, item)): Path<(i64, i64)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, SALES_SELL, "/box-office/carts/{id}/items/{item}/delete")
-        .await?;
     user.check_csrf(FormData(form).csrf())?;
     carts::remove_item(&state.store, &user.user.actor(), id, item)
         .await
@@ -371,11 +359,10 @@ async fn remove(
 
 async fn apply_promo(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<SalesSell>,
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, SALES_SELL, "/box-office/carts/{id}/promo").await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     match promo::apply(&state.store, &user.user.actor(), id, &form.text("code")).await {
@@ -390,11 +377,10 @@ async fn apply_promo(
 
 async fn checkout(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<SalesSell>,
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, SALES_SELL, "/box-office/carts/{id}/checkout").await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let f = context! { last_name => form.text("last_name"), first_name => form.text("first_name"), email => form.text("email") };
@@ -442,8 +428,7 @@ async fn checkout(
     }
 }
 
-async fn order_page(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>) -> AppResult<Response> {
-    user.require(&state, SALES_SELL, "/box-office/orders/{id}").await?;
+async fn order_page(State(state): State<SharedState>, user: Page<SalesSell>, Path(id): Path<i64>) -> AppResult<Response> {
     let o = orders::get_order(&state.store, id).await.map_err(page_err)?;
     let mut tickets = Vec::new();
     for t in &o.tickets {
@@ -470,8 +455,7 @@ async fn order_page(State(state): State<SharedState>, user: PageUser, Path(id): 
     )
 }
 
-async fn tickets_pdf(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>) -> AppResult<Response> {
-    user.require(&state, SALES_SELL, "/box-office/orders/{id}/tickets.pdf").await?;
+async fn tickets_pdf(State(state): State<SharedState>, _: Page<SalesSell>, Path(id): Path<i64>) -> AppResult<Response> {
     let pdf = crate::tickets::order_pdf(&state, id).await.map_err(AppError::on_page)?;
     let disposition = format!("inline; filename=\"billets-{id}.pdf\"");
     Ok((

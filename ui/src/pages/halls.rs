@@ -1,7 +1,7 @@
 //! Admin page listing venues, halls and their layouts with capacities.
 
 use super::{page, page_err};
-use crate::auth::PageUser;
+use crate::auth::perm::{CatalogRead, Page};
 use crate::error::AppResult;
 use crate::SharedState;
 use axum::extract::State;
@@ -9,15 +9,13 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use minijinja::context;
-use parterre_core::auth::permissions::CATALOG_READ;
 use parterre_core::catalog::venues;
 
 pub(super) fn router() -> axum::Router<SharedState> {
     Router::new().route("/admin/halls", get(list))
 }
 
-async fn list(State(state): State<SharedState>, user: PageUser) -> AppResult<Response> {
-    user.require(&state, CATALOG_READ, "/admin/halls").await?;
+async fn list(State(state): State<SharedState>, user: Page<CatalogRead>) -> AppResult<Response> {
     let halls = venues::list_hall_layouts(&state.store).await.map_err(page_err)?;
     page(&user, "/admin/shows", "admin/halls.html", context! { halls })
 }

@@ -21,7 +21,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use minijinja::{context, Value};
-use parterre_core::db;
 use parterre_core::CoreError;
 
 /// The pages' routes.
@@ -111,7 +110,7 @@ pub fn page_err(e: CoreError) -> AppError {
 }
 
 async fn healthz(State(state): State<SharedState>) -> Response {
-    match db::query("SELECT 1").execute(state.store.pool()).await {
+    match state.store.ping().await {
         Ok(_) => (StatusCode::OK, "ok").into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("base indisponible : {e}")).into_response(),
     }

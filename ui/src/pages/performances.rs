@@ -1,6 +1,7 @@
 //! Admin pages for performances: list, create, edit, and the hall plan drawn as SVG.
 
 use super::{done, page, page_err, page_with_status, FormData};
+use crate::auth::perm::{CatalogEdit, CatalogRead, Page};
 use crate::auth::PageUser;
 use crate::error::AppResult;
 use crate::extract::{Path, Query};
@@ -11,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use minijinja::context;
-use parterre_core::auth::permissions::{CATALOG_EDIT, CATALOG_READ};
+use parterre_core::auth::permissions::CATALOG_EDIT;
 use parterre_core::catalog::{self, performances, plans, seasons, shows, venues, Performance, PerformanceInput, PerformanceQuery, Quota};
 use parterre_core::{time, CoreError, FieldErrors};
 use std::collections::HashMap;
@@ -35,8 +36,7 @@ fn row(p: &Performance) -> minijinja::Value {
     }
 }
 
-async fn list(State(state): State<SharedState>, user: PageUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    user.require(&state, CATALOG_READ, "/admin/performances").await?;
+async fn list(State(state): State<SharedState>, user: Page<CatalogRead>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     let store = &state.store;
     let show_id = q.get("show").and_then(|s| s.parse::<i64>().ok());
     let show = match show_id {
@@ -134,8 +134,7 @@ async fn form_page(
     )
 }
 
-async fn new(State(state): State<SharedState>, user: PageUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/performances/new").await?;
+async fn new(State(state): State<SharedState>, user: Page<CatalogEdit>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     // `?from=ID` duplicates a performance: same show, hall and quotas, the next day.
     if let Some(from) = q.get("from").and_then(|s| s.parse::<i64>().ok()) {
         let p = performances::get_performance(&state.store, from).await.map_err(page_err)?;
@@ -177,8 +176,7 @@ async fn new(State(state): State<SharedState>, user: PageUser, Query(q): Query<H
     .await
 }
 
-async fn create(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/performances").await?;
+async fn create(State(state): State<SharedState>, user: Page<CatalogEdit>, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let mut errors = FieldErrors::new();
@@ -207,8 +205,7 @@ async fn create(State(state): State<SharedState>, user: PageUser, Form(form): Fo
     }
 }
 
-async fn edit(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/performances/{id}/edit").await?;
+async fn edit(State(state): State<SharedState>, user: Page<CatalogEdit>, Path(id): Path<i64>) -> AppResult<Response> {
     let p = performances::get_performance(&state.store, id).await.map_err(page_err)?;
     let f = PerformanceInput {
         show_id: Some(p.show_id),
@@ -235,11 +232,10 @@ async fn edit(State(state): State<SharedState>, user: PageUser, Path(id): Path<i
 
 async fn update(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<CatalogEdit>,
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/performances/{id}").await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let mut errors = FieldErrors::new();
@@ -331,8 +327,7 @@ pub fn plan_svg(title: &str, numbered: bool, capacity: i64, seats: &[plans::Seat
     out
 }
 
-async fn plan(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>) -> AppResult<Response> {
-    user.require(&state, CATALOG_READ, "/admin/performances/{id}/plan").await?;
+async fn plan(State(state): State<SharedState>, user: Page<CatalogRead>, Path(id): Path<i64>) -> AppResult<Response> {
     let p = performances::get_performance(&state.store, id).await.map_err(page_err)?;
     let layout = venues::get_layout(&state.store, p.layout_id).await.map_err(page_err)?;
     let seats = plans::seats(&state.store, p.layout_id).await.map_err(page_err)?;

@@ -1,6 +1,7 @@
 //! Admin page for the price grid by show category, price categories and products.
 
 use super::{done, page_err, FormData};
+use crate::auth::perm::{CatalogEdit, CatalogRead, Page};
 use crate::auth::PageUser;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Path, Query};
@@ -11,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use minijinja::context;
-use parterre_core::auth::permissions::{CATALOG_EDIT, CATALOG_READ};
+use parterre_core::auth::permissions::CATALOG_EDIT;
 use parterre_core::catalog::{self, prices, seasons};
 use parterre_core::{time, Money};
 use std::collections::HashMap;
@@ -26,8 +27,7 @@ pub(super) fn router() -> axum::Router<SharedState> {
 
 const AREA: &str = "/admin/shows";
 
-async fn show(State(state): State<SharedState>, user: PageUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    user.require(&state, CATALOG_READ, "/admin/prices").await?;
+async fn show(State(state): State<SharedState>, user: Page<CatalogRead>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     let wanted = q.get("season").and_then(|s| s.parse::<i64>().ok());
     let extra = context! { error => q.get("erreur") };
     prices_page(&state, &user, wanted, extra, StatusCode::OK).await
@@ -59,7 +59,7 @@ async fn prices_page(
     let rows: Vec<_> = cats
         .iter()
         .map(|c| {
-            let cells: Vec<Option<i64>> = catalog::TIERS
+            let cells: Vec<Option<i64>> = catalog::Tier::ALL
                 .iter()
                 .map(|t| {
                     grid.iter()
@@ -84,14 +84,17 @@ async fn prices_page(
     let kinds: Vec<(String, String)> = catalog::PRODUCT_KINDS.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
     let empty = std::collections::BTreeMap::<String, String>::new();
     let ctx = context! {
-        season, tiers => catalog::TIERS, grid => rows, products, kinds, can_edit => user.user.can(CATALOG_EDIT),
+        season, tiers => catalog::Tier::ALL, grid => rows, products, kinds, can_edit => user.user.can(CATALOG_EDIT),
         pcf => empty.clone(), prf => empty.clone(), pc_errors => empty.clone(), pr_errors => empty,
     };
     super::page_with_status(user, AREA, "admin/prices.html", context! { ..extra, ..ctx }, status)
 }
 
-async fn create_category(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/price-categories").await?;
+async fn create_category(
+    State(state): State<SharedState>,
+    user: Page<CatalogEdit>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let mut errors = parterre_core::FieldErrors::new();
@@ -113,8 +116,11 @@ async fn create_category(State(state): State<SharedState>, user: PageUser, Form(
     }
 }
 
-async fn create_product(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/products").await?;
+async fn create_product(
+    State(state): State<SharedState>,
+    user: Page<CatalogEdit>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let mut errors = parterre_core::FieldErrors::new();
@@ -175,8 +181,11 @@ async fn product_errors(
     prices_page(state, user, Some(season_id), extra, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
-async fn set_price(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/prices").await?;
+async fn set_price(
+    State(state): State<SharedState>,
+    user: Page<CatalogEdit>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let mut errors = parterre_core::FieldErrors::new();
@@ -186,7 +195,13 @@ async fn set_price(State(state): State<SharedState>, user: PageUser, Form(form):
     let Some(amount) = form.get("amount").and_then(Money::parse) else {
         return Ok(back("prix invalide : saisissez un montant en euros, par exemple 12,50"));
     };
-    match prices::set_grid_price(&state.store, &user.user.actor(), season_id, &form.text("tier"), pc, amount).await {
+    let Some(tier) = catalog::Tier::parse(&form.text("tier")) else {
+        return Ok(back(&format!(
+            "catégorie de spectacle inconnue : choisissez {}",
+            catalog::Tier::codes()
+        )));
+    };
+    match prices::set_grid_price(&state.store, &user.user.actor(), season_id, tier, pc, amount).await {
         Ok(()) => Ok(done(&format!("/admin/prices?season={season_id}"))),
         Err(e @ parterre_core::CoreError::Invalid(_)) => Ok(back(&e.to_string())),
         Err(e) => Err(page_err(e)),
@@ -195,11 +210,10 @@ async fn set_price(State(state): State<SharedState>, user: PageUser, Form(form):
 
 async fn carry_over(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<CatalogEdit>,
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/seasons/{id}/carry-over").await?;
     user.check_csrf(FormData(form).csrf())?;
     let result = seasons::carry_over(&state.store, &user.user.actor(), id, true)
         .await

@@ -1,6 +1,7 @@
 //! Admin pages for shows: list by season, create, edit, duplicate.
 
 use super::{done, page, page_err, page_with_status, FormData};
+use crate::auth::perm::{CatalogEdit, CatalogRead, Page};
 use crate::auth::PageUser;
 use crate::error::AppResult;
 use crate::extract::{Path, Query};
@@ -11,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use minijinja::context;
-use parterre_core::auth::permissions::{CATALOG_EDIT, CATALOG_READ};
+use parterre_core::auth::permissions::CATALOG_EDIT;
 use parterre_core::catalog::{self, performances, seasons, shows, venues, PerformanceQuery, ShowInput};
 use parterre_core::{CoreError, FieldErrors};
 use std::collections::HashMap;
@@ -27,8 +28,7 @@ pub(super) fn router() -> axum::Router<SharedState> {
 
 const AREA: &str = "/admin/shows";
 
-async fn list(State(state): State<SharedState>, user: PageUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    user.require(&state, CATALOG_READ, AREA).await?;
+async fn list(State(state): State<SharedState>, user: Page<CatalogRead>, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     let store = &state.store;
     let all_seasons = seasons::list_seasons(store).await.map_err(page_err)?;
     let current = seasons::season_for(store, parterre_core::time::today_paris())
@@ -55,7 +55,7 @@ async fn list(State(state): State<SharedState>, user: PageUser, Query(q): Query<
         .map(|s| {
             context! {
                 id => s.id, name => s.name, tier => s.tier, archived => s.archived,
-                discipline_label => catalog::label_of(catalog::DISCIPLINES, &s.discipline),
+                discipline_label => s.discipline.label(),
                 audience_label => catalog::label_of(catalog::AUDIENCES, &s.audience),
                 performances => perfs.iter().filter(|p| p.show_id == s.id).count(),
             }
@@ -130,21 +130,20 @@ async fn form_page(
         }
     }
     let pairs = |l: &[(&str, &str)]| l.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
-    let tiers: Vec<(String, String)> = catalog::TIERS.iter().map(|t| (t.to_string(), t.to_string())).collect();
+    let tiers = catalog::Tier::pairs();
     page_with_status(
         user,
         AREA,
         "admin/show_form.html",
         context! {
             heading, action, f, errors => errors.0.clone(), seasons, halls, tiers, prices,
-            disciplines => pairs(catalog::DISCIPLINES), audiences => pairs(catalog::AUDIENCES),
+            disciplines => catalog::Discipline::pairs(), audiences => pairs(catalog::AUDIENCES),
         },
         status,
     )
 }
 
-async fn new(State(state): State<SharedState>, user: PageUser) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/shows/new").await?;
+async fn new(State(state): State<SharedState>, user: Page<CatalogEdit>) -> AppResult<Response> {
     let current = seasons::season_for(&state.store, parterre_core::time::today_paris())
         .await
         .map_err(page_err)?;
@@ -166,8 +165,7 @@ async fn new(State(state): State<SharedState>, user: PageUser) -> AppResult<Resp
     .await
 }
 
-async fn create(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/shows").await?;
+async fn create(State(state): State<SharedState>, user: Page<CatalogEdit>, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let mut errors = FieldErrors::new();
@@ -208,8 +206,7 @@ async fn price_rows(state: &SharedState, show: &shows::Show) -> AppResult<Vec<mi
         .collect())
 }
 
-async fn edit(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/shows/{id}/edit").await?;
+async fn edit(State(state): State<SharedState>, user: Page<CatalogEdit>, Path(id): Path<i64>) -> AppResult<Response> {
     let show = shows::get_show(&state.store, id).await.map_err(page_err)?;
     let prices = price_rows(&state, &show).await?;
     let heading = format!("Modifier « {} »", show.name);
@@ -228,11 +225,10 @@ async fn edit(State(state): State<SharedState>, user: PageUser, Path(id): Path<i
 
 async fn update(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<CatalogEdit>,
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/shows/{id}").await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let show = shows::get_show(&state.store, id).await.map_err(page_err)?;
@@ -269,11 +265,10 @@ async fn update(
 
 async fn duplicate(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<CatalogEdit>,
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, CATALOG_EDIT, "/admin/shows/{id}/duplicate").await?;
     user.check_csrf(FormData(form).csrf())?;
     let copy = shows::duplicate_show(&state.store, &user.user.actor(), id)
         .await

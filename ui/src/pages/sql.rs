@@ -3,6 +3,7 @@
 
 use super::{page, page_with_status, FormData};
 use crate::api::warehouse::{run, tables_for};
+use crate::auth::perm::{Page, WarehouseQuery};
 use crate::auth::PageUser;
 use crate::error::{AppResult, Surface};
 use crate::SharedState;
@@ -12,7 +13,6 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 use minijinja::context;
-use parterre_core::auth::permissions::WAREHOUSE_QUERY;
 
 /// Rows shown on the page (the API and the CLI give more).
 const PAGE_ROWS: usize = 1_000;
@@ -42,8 +42,7 @@ fn tables(user: &PageUser) -> Vec<minijinja::Value> {
         .collect()
 }
 
-async fn show(State(state): State<SharedState>, user: PageUser) -> AppResult<Response> {
-    user.require(&state, WAREHOUSE_QUERY, "/reports/sql").await?;
+async fn show(State(_state): State<SharedState>, user: Page<WarehouseQuery>) -> AppResult<Response> {
     page(
         &user,
         "/reports",
@@ -52,8 +51,11 @@ async fn show(State(state): State<SharedState>, user: PageUser) -> AppResult<Res
     )
 }
 
-async fn execute(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    user.require(&state, WAREHOUSE_QUERY, "/reports/sql").await?;
+async fn execute(
+    State(state): State<SharedState>,
+    user: Page<WarehouseQuery>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let query = form.text("query");

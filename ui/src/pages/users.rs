@@ -1,6 +1,7 @@
 //! Admin pages for users, roles (create, edit, duplicate) and the audit log.
 
 use super::{done, page, page_err, page_with_status, FormData};
+use crate::auth::perm::{AdminUsers, Page};
 use crate::auth::PageUser;
 use crate::error::AppResult;
 use crate::extract::{Path, Query};
@@ -11,7 +12,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 use minijinja::context;
-use parterre_core::auth::permissions::{ADMIN_USERS, PERMISSIONS};
+use parterre_core::auth::permissions::PERMISSIONS;
 use parterre_core::auth::{audit, roles, tokens, users};
 use parterre_core::{CoreError, FieldErrors};
 use std::collections::HashMap;
@@ -49,8 +50,7 @@ async fn users_page(
     )
 }
 
-async fn list_users(State(state): State<SharedState>, user: PageUser) -> AppResult<Response> {
-    user.require(&state, ADMIN_USERS, AREA).await?;
+async fn list_users(State(state): State<SharedState>, user: Page<AdminUsers>) -> AppResult<Response> {
     users_page(
         &state,
         &user,
@@ -61,8 +61,11 @@ async fn list_users(State(state): State<SharedState>, user: PageUser) -> AppResu
     .await
 }
 
-async fn create_user(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    user.require(&state, ADMIN_USERS, AREA).await?;
+async fn create_user(
+    State(state): State<SharedState>,
+    user: Page<AdminUsers>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let password = form
@@ -141,12 +144,10 @@ async fn user_form(
 /// Revokes one API token of the user whose page this is.
 async fn revoke_token(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<AdminUsers>,
     Path((id, token_id)): Path<(i64, i64)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, ADMIN_USERS, "/admin/users/{id}/tokens/{token_id}/revoke")
-        .await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     tokens::revoke_token(&state.store, &user.user.actor(), tokens::TokenRef::Id(token_id), Some(id))
@@ -155,8 +156,7 @@ async fn revoke_token(
     Ok(done(&format!("/admin/users/{id}/edit")))
 }
 
-async fn edit_user(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>) -> AppResult<Response> {
-    user.require(&state, ADMIN_USERS, "/admin/users/{id}/edit").await?;
+async fn edit_user(State(state): State<SharedState>, user: Page<AdminUsers>, Path(id): Path<i64>) -> AppResult<Response> {
     let u = users::get_user(&state.store, id).await.map_err(page_err)?;
     let f = context! { display_name => u.display_name, active => u.active, roles => u.roles };
     user_form(&state, &user, &u, f, &FieldErrors::new(), StatusCode::OK).await
@@ -164,11 +164,10 @@ async fn edit_user(State(state): State<SharedState>, user: PageUser, Path(id): P
 
 async fn update_user(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<AdminUsers>,
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, ADMIN_USERS, "/admin/users/{id}").await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let u = users::get_user(&state.store, id).await.map_err(page_err)?;
@@ -194,8 +193,7 @@ async fn update_user(
     }
 }
 
-async fn list_roles(State(state): State<SharedState>, user: PageUser) -> AppResult<Response> {
-    user.require(&state, ADMIN_USERS, "/admin/roles").await?;
+async fn list_roles(State(state): State<SharedState>, user: Page<AdminUsers>) -> AppResult<Response> {
     let roles = roles::list_roles(&state.store).await.map_err(page_err)?;
     page(&user, AREA, "admin/roles.html", context! { roles })
 }
@@ -223,8 +221,11 @@ fn role_form(
     )
 }
 
-async fn new_role(State(state): State<SharedState>, user: PageUser, Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
-    user.require(&state, ADMIN_USERS, "/admin/roles/new").await?;
+async fn new_role(
+    State(state): State<SharedState>,
+    user: Page<AdminUsers>,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Response> {
     match q.get("from").and_then(|s| s.parse::<i64>().ok()) {
         Some(from) => {
             let src = roles::get_role(&state.store, from).await.map_err(page_err)?;
@@ -255,8 +256,11 @@ async fn new_role(State(state): State<SharedState>, user: PageUser, Query(q): Qu
     }
 }
 
-async fn create_role(State(state): State<SharedState>, user: PageUser, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    user.require(&state, ADMIN_USERS, "/admin/roles").await?;
+async fn create_role(
+    State(state): State<SharedState>,
+    user: Page<AdminUsers>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let perms = form.all("permissions");
@@ -293,8 +297,7 @@ async fn create_role(State(state): State<SharedState>, user: PageUser, Form(form
     }
 }
 
-async fn edit_role(State(state): State<SharedState>, user: PageUser, Path(id): Path<i64>) -> AppResult<Response> {
-    user.require(&state, ADMIN_USERS, "/admin/roles/{id}/edit").await?;
+async fn edit_role(State(state): State<SharedState>, user: Page<AdminUsers>, Path(id): Path<i64>) -> AppResult<Response> {
     let r = roles::get_role(&state.store, id).await.map_err(page_err)?;
     let heading = format!("Profil « {} »", r.label);
     role_form(
@@ -312,11 +315,10 @@ async fn edit_role(State(state): State<SharedState>, user: PageUser, Path(id): P
 
 async fn update_role(
     State(state): State<SharedState>,
-    user: PageUser,
+    user: Page<AdminUsers>,
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    user.require(&state, ADMIN_USERS, "/admin/roles/{id}").await?;
     let form = FormData(form);
     user.check_csrf(form.csrf())?;
     let r = roles::get_role(&state.store, id).await.map_err(page_err)?;
@@ -342,8 +344,7 @@ async fn update_role(
     }
 }
 
-async fn audit_log(State(state): State<SharedState>, user: PageUser) -> AppResult<Response> {
-    user.require(&state, ADMIN_USERS, "/admin/audit").await?;
+async fn audit_log(State(state): State<SharedState>, user: Page<AdminUsers>) -> AppResult<Response> {
     let entries = audit::recent(&state.store, None, 200).await.map_err(page_err)?;
     page(&user, AREA, "admin/audit.html", context! { entries })
 }

@@ -8,6 +8,7 @@ mod hostile_money;
 mod hostile_revocation;
 mod hostile_warehouse;
 mod pages;
+mod permissions;
 mod rejections;
 mod sales;
 mod warehouse;

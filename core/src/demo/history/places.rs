@@ -4,6 +4,7 @@
 use super::super::sales::Dice;
 use crate::catalog::{Performance, PriceCategory, Product};
 use crate::contacts::PayerInput;
+use crate::sales::Channel;
 use chrono::{DateTime, Duration, Utc};
 
 /// Contacts in the pool.
@@ -13,7 +14,7 @@ pub const CONTACTS: u64 = 30_000;
 #[derive(Debug, Clone)]
 pub struct Step {
     pub at: DateTime<Utc>,
-    pub channel: &'static str,
+    pub channel: Channel,
     pub buyer: u64,
     /// A formule and its chosen performances, or single tickets below.
     pub formule: Option<(i64, Vec<i64>)>,
@@ -98,7 +99,7 @@ impl Plan {
         }
         let base = |d: &mut Dice, at: DateTime<Utc>| Step {
             at,
-            channel: pick(d, &[("web", 45), ("counter", 45), ("phone", 10)]),
+            channel: pick(d, &[(Channel::Web, 45), (Channel::Counter, 45), (Channel::Phone, 10)]),
             buyer: ((CONTACTS as f64) * unit(d).powf(1.6)) as u64,
             formule: None,
             performance_id: 0,
@@ -171,8 +172,8 @@ impl Plan {
             s.quantity = quantity;
             s.price_category_id = pick(dice, &singles);
             // A price that needs a proof is sold at the counter, never on the web.
-            if s.channel == "web" && cats.iter().any(|c| c.id == s.price_category_id && c.needs_proof) {
-                s.channel = "counter";
+            if s.channel == Channel::Web && cats.iter().any(|c| c.id == s.price_category_id && c.needs_proof) {
+                s.channel = Channel::Counter;
             }
             let to_show = p.starts_at - at;
             if let Some((code, _, _)) = codes.iter().find(|(_, from, until)| *from <= at && at < *until) {
