@@ -161,15 +161,9 @@ pub async fn require(state: &SharedState, user: &AuthUser, perm: &str, target: &
     })
 }
 
-impl ApiUser {
-    /// Refuses unless the caller holds `perm`.
-    pub async fn require(&self, state: &SharedState, perm: &str, target: &str) -> Result<(), AppError> {
-        require(state, &self.0, perm, target, Surface::Api).await
-    }
-}
-
 impl PageUser {
-    /// Refuses unless the user holds `perm`.
+    /// Refuses unless the user holds `perm` (for a route whose permission depends on what it
+    /// shows; every other handler names its permission in its type, see [`perm`]).
     pub async fn require(&self, state: &SharedState, perm: &str, target: &str) -> Result<(), AppError> {
         require(state, &self.user, perm, target, Surface::Page).await
     }
