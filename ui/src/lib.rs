@@ -100,8 +100,7 @@ pub fn state_with_warehouse(store: Store, cart_ttl: i64, data_dir: Option<PathBu
 
 /// The whole application: pages, API and OpenAPI document.
 pub fn router(state: SharedState) -> Router {
-    let (api_router, mut openapi) = api::router().split_for_parts();
-    error::document_common_errors(&mut openapi);
+    let (api_router, openapi) = api::router().split_for_parts();
     let openapi_json = openapi.to_pretty_json().unwrap_or_else(|_| "{}".into());
     let http = state.http.clone();
     let app = Router::new()
@@ -121,9 +120,7 @@ pub fn router(state: SharedState) -> Router {
 
 /// The OpenAPI document, as served at `/api/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = api::router().split_for_parts().1;
-    error::document_common_errors(&mut doc);
-    doc
+    api::router().split_for_parts().1
 }
 
 /// Serves the application on `listener` until `shutdown` completes.

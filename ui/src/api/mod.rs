@@ -42,12 +42,13 @@ impl utoipa::Modify for Security {
     }
 }
 
-/// Documents, on every operation, the refusals the extractors answer before the handler runs
-/// (all with the JSON error body): 400 for a malformed path, query string, header or JSON
-/// body; 404 for an unknown id in the path; 415 for a body that is not JSON; 422 for a body, a
-/// query parameter or a header (an Idempotency-Key used for another operation) that is
-/// well-formed but not acceptable. A handler's own description of
-/// the same status wins. Applied once every route is in (see [`router`]).
+/// Documents, on every operation, the refusals the extractors and layers answer before or
+/// around the handler (all with the JSON error body): 400 for a malformed path, query string,
+/// header or JSON body; 404 for an unknown id in the path; 413 for a body over the limit and
+/// 415 for a body that is not JSON; 422 for a body, a query parameter or a header (an
+/// Idempotency-Key used for another operation) that is well-formed but not acceptable; 503 when
+/// the server is full or the request timed out. A handler's own description of the same status
+/// wins. Applied once every route is in (see [`router`]): the one place these are documented.
 struct Rejections;
 
 impl utoipa::Modify for Rejections {
@@ -80,22 +81,21 @@ impl utoipa::Modify for Rejections {
                 }
             }
             let body = op.request_body.is_some();
-            let mut wanted = Vec::new();
-            if path || query || header || body {
-                wanted.push((
-                    "400",
-                    "Malformed request: path, query string, header or JSON body (JSON error body)",
-                ));
-            }
+            let mut wanted = vec![(
+                "400",
+                "Malformed request: path, query string, header or JSON body (JSON error body)",
+            )];
             if path {
                 wanted.push(("404", "Unknown id in the path"));
             }
             if body {
+                wanted.push(("413", "Body over the limit (1 MiB by default)"));
                 wanted.push(("415", "Body missing or not sent as application/json"));
             }
             if body || query || header {
                 wanted.push(("422", "Invalid field or parameter (see fields)"));
             }
+            wanted.push(("503", "Server busy or request timed out: try again"));
             for (status, description) in wanted {
                 op.responses
                     .responses
