@@ -151,7 +151,7 @@ impl ShowInput {
             e.add("duration_minutes", "durée en minutes obligatoire (entre 1 et 1440)");
         }
         let discipline = Discipline::parse(self.discipline.trim()).unwrap_or_else(|| {
-            e.add("discipline", format!("choisissez une discipline : {}", Discipline::codes()));
+            e.add("discipline", "choisissez une discipline");
             Discipline::Theatre
         });
         let audience = if self.audience.is_empty() { "all" } else { self.audience.as_str() };
