@@ -338,12 +338,21 @@ async fn checkout_once(store: &Store, actor: &Actor, cart_id: i64, input: &Check
     if closed != 1 {
         return Err(CoreError::Conflict("panier déjà commandé".into()));
     }
-    let order = read_order(Conn::Tx(&mut tx), order_id).await?;
-    if let Some(k) = key {
-        idempotency::complete(&mut tx, k, &order).await?;
+    // With a key, the answer is stored in the same transaction (read under the writer); without
+    // one, the order is read after commit on a reader, so the single writer is held no longer
+    // than the sale itself needs.
+    match key {
+        Some(k) => {
+            let order = read_order(Conn::Tx(&mut tx), order_id).await?;
+            idempotency::complete(&mut tx, k, &order).await?;
+            tx.commit().await?;
+            Ok(order)
+        }
+        None => {
+            tx.commit().await?;
+            get_order(store, order_id).await
+        }
     }
-    tx.commit().await?;
-    Ok(order)
 }
 
 /// What ticket issuing needs to know about the order.
