@@ -116,3 +116,47 @@ async fn quotas_whose_sum_overflows_are_refused() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn unknown_codes_of_closed_lists_are_refused_with_the_accepted_ones_and_nothing_is_written() {
+    for db in apps().await {
+        let app = TestApp::spawn(db).await;
+        let token = app.user_with("caisse", &["catalog.read", "catalog.edit", "sales.sell"]).await;
+        let c = anonymous();
+        // A first call notes the token's use (an audit row of its own), then nothing may be added.
+        let r = c.get(app.url("/api/v1/payment-methods")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let before = parterre_core::auth::audit::recent(&app.store, None, 10_000).await.unwrap().len();
+        let long = "x".repeat(100_000);
+        for channel in [json!("teleport"), json!("Counter"), json!(long), json!(7), json!(null)] {
+            let r = c
+                .post(app.url("/api/v1/carts"))
+                .bearer_auth(&token)
+                .json(&json!({ "channel": channel }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 422, "channel {channel}");
+            let e: Value = r.json().await.unwrap();
+            let error = e["error"].as_str().unwrap();
+            if channel.is_string() {
+                assert!(error.contains("counter, phone, web"), "{e}");
+                assert!(error.len() < 400, "the given value is clipped, not echoed whole: {}", error.len());
+            }
+        }
+        // A show with an unknown tier and discipline: both reported, next to the other fields.
+        let r = c
+            .post(app.url("/api/v1/shows"))
+            .bearer_auth(&token)
+            .json(&json!({ "name": "Essai", "duration_minutes": 60, "discipline": "juggling", "tier": "Z" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let e: Value = r.json().await.unwrap();
+        assert!(e["fields"]["tier"].is_string() && e["fields"]["discipline"].is_string(), "{e}");
+        let after = parterre_core::auth::audit::recent(&app.store, None, 10_000).await.unwrap().len();
+        assert_eq!(before, after, "nothing was written");
+        app.stop().await;
+    }
+}
