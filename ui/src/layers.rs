@@ -110,13 +110,23 @@ fn plausible_id(v: &HeaderValue) -> bool {
     !b.is_empty() && b.len() <= 64 && b.iter().all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c))
 }
 
+/// A new request id: 16 hex digits drawn once per process, then a counter (32 characters).
+/// Unique within a run and across restarts, without asking the system for randomness on
+/// every request (a request id is a label for the logs, not a secret).
+fn fresh_request_id() -> HeaderValue {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| parterre_core::auth::random_secret()[..16].to_string());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    HeaderValue::from_str(&format!("{prefix}{n:016x}")).unwrap_or(HeaderValue::from_static("-"))
+}
+
 async fn request_id(mut req: Request, next: Next) -> Response {
     let id = match req.headers().get(&X_REQUEST_ID) {
         Some(v) if plausible_id(v) => v.clone(),
-        _ => {
-            let fresh = parterre_core::auth::random_secret();
-            HeaderValue::from_str(&fresh[..32]).unwrap_or(HeaderValue::from_static("-"))
-        }
+        _ => fresh_request_id(),
     };
     req.headers_mut().insert(X_REQUEST_ID.clone(), id.clone());
     let mut res = next.run(req).await;

@@ -94,6 +94,17 @@ pub async fn create_token_for(store: &Store, actor: &Actor, login: &str, label: 
     Ok(secret)
 }
 
+crate::row_struct! {
+    /// What authenticating needs of a token that is not revoked.
+    #[derive(Debug, Clone)]
+    struct LiveToken {
+        id: i64,
+        user_id: i64,
+        expires_at: Option<String>,
+        last_used_at: Option<String>,
+    }
+}
+
 /// The user behind a bearer token, if it is known, not revoked and not expired.
 pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<AuthUser>> {
     if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {
@@ -101,11 +112,10 @@ pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<AuthUser
     }
     let hash = hash_secret(secret);
     let key = format!("token:{hash}");
-    type Found = Option<(i64, i64, Option<String>, Option<String>)>;
-    let row: Found = match store.memo().get::<Found>(&key) {
+    let row: Option<LiveToken> = match store.memo().get::<Option<LiveToken>>(&key) {
         Some(r) => r,
         None => {
-            let r: Found =
+            let r: Option<LiveToken> =
                 db::query_as("SELECT id, user_id, expires_at, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
                     .bind(&hash)
                     .fetch_optional(store.pool())
@@ -114,7 +124,13 @@ pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<AuthUser
             r
         }
     };
-    let Some((id, uid, expires_at, last_used)) = row else {
+    let Some(LiveToken {
+        id,
+        user_id: uid,
+        expires_at,
+        last_used_at: last_used,
+    }) = row
+    else {
         return Ok(None);
     };
     let now = crate::time::now();
