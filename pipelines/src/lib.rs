@@ -1,11 +1,13 @@
 //! Parterre pipelines: the outbox drain into the Avro event log ([`log`]), the projection of
-//! events into the Parquet warehouse tables ([`project`]), and the pipeline that runs both
-//! with its checkpoints ([`pipeline`]).
+//! events into the Parquet warehouse tables ([`project`]), the pipeline that runs both and
+//! commits each step as a manifest generation ([`pipeline`]), and the whole-warehouse
+//! operations: rebuild from the log, purge of rows ([`maintain`]).
 //!
 //! It depends on `parterre-core` (events, outbox) and `parterre-warehouse` (table schemas,
 //! writer) and must never serve HTTP nor run user SQL.
 
 pub mod log;
+pub mod maintain;
 pub mod pipeline;
 pub mod project;
 

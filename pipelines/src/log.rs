@@ -306,13 +306,28 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// The seq of a segment's first event (`None` if it cannot be read: the caller then reads from
+/// further back, where the damage is reported).
+fn first_seq(path: &Path) -> Option<i64> {
+    let file = File::open(path).ok()?;
+    let mut reader = Reader::builder(BufReader::new(file)).build().ok()?;
+    let value = reader.next()?.ok()?;
+    apache_avro::from_value::<EventRecord>(&value).ok().map(|r| r.seq)
+}
+
 /// Reads every event of the log up to the checkpoint, in order, calling `each` on those with
 /// seq > `after`. A damaged or truncated segment stops the reading with its name and the
 /// offset of the block that could not be read; nothing after it is delivered.
 pub fn replay(dir: &Path, checkpoint: &Checkpoint, after: i64, mut each: impl FnMut(EventRecord) -> Result<()>) -> Result<u64> {
     let mut delivered = 0u64;
     let mut expected_seq = None::<i64>;
-    for n in 1..=checkpoint.segment {
+    // Segments wholly at or before `after` are not read: catching up after a crash costs the
+    // events missed, not the history.
+    let start = (2..=checkpoint.segment)
+        .rev()
+        .find(|n| first_seq(&dir.join(segment_name(*n))).is_some_and(|first| first <= after.saturating_add(1)))
+        .unwrap_or(1);
+    for n in start..=checkpoint.segment {
         let path = dir.join(segment_name(n));
         let file = File::open(&path).map_err(|e| PipelineError::Corrupt {
             file: path.display().to_string(),

@@ -1,25 +1,32 @@
-//! The pipeline: drain the outbox into the log, project the log into the warehouse, keep both
-//! checkpoints, and report how far behind it is.
+//! The pipeline: drain the outbox into the log, project the log into the warehouse, commit
+//! each step as one manifest generation, and report how far behind it is.
 //!
 //! Order of each step, and why a kill at any point is harmless:
 //! 1. read the outbox up to the core's horizon (committed, durable, final rows);
 //! 2. append them to the log and move the log's checkpoint (`events/drain.json`): before
 //!    that, a crash leaves bytes that the next start cuts off;
-//! 3. apply them to the projected state, add the raw events' file, rewrite the partitions
-//!    they changed (each atomically), and only then move the projection's checkpoint
-//!    (`warehouse/_projection.json`): before that, a restart replays the same events over
-//!    the same state, which gives the same rows, and removes the events' files written past
-//!    the checkpoint.
+//! 3. apply them to the partitions they touch (read from their live files), write each
+//!    changed partition and the raw events as new files, then commit the manifest of the next
+//!    generation (`warehouse/_manifest/<generation>.json`), which also records the last event
+//!    projected. Before the commit, a crash leaves files no manifest names: the next start
+//!    deletes them and projects the same events again from the log. After it, the superseded
+//!    files move to `warehouse/_history/`; a crash before that is finished at the next start.
+//!
+//! Nothing is kept in memory between steps but the current manifest: start-up reads it and
+//! nothing else (no replay), and a step's memory is the partitions it touches.
 //!
 //! One pipeline per data folder: it holds a lock on `events/.lock`.
 
-use crate::log::{read_json, replay, write_json_atomic, Checkpoint, EventLog, EventRecord};
-use crate::project::{check_fits, event_batch, event_rows, State};
+use crate::log::{replay, EventLog, EventRecord};
+pub use crate::maintain::{rebuild, Purged};
+use crate::project::parts::Source;
+use crate::project::{check_fits, event_batch, event_rows, Dirty, Refs, State};
 use crate::{PipelineError, Result};
 use parterre_core::{outbox, Store};
 use parterre_warehouse::catalog::Table;
-use parterre_warehouse::write::{append_file, clean, compact, trim_appended, write_partition};
-use serde::{Deserialize, Serialize};
+use parterre_warehouse::manifest::{refs_path, resolve, retire, settle, sweep, write_atomic, Manifest, DEFAULT_GRACE};
+use parterre_warehouse::write::{read_file, write_file};
+use serde::Serialize;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -33,6 +40,8 @@ pub struct Options {
     pub outbox_retention: Duration,
     /// Files an `events` partition may have before they are merged.
     pub compact_after: usize,
+    /// How long a superseded file stays in `_history/` (longer than the longest query).
+    pub grace: Duration,
 }
 
 impl Default for Options {
@@ -41,15 +50,13 @@ impl Default for Options {
             batch: 5_000,
             outbox_retention: Duration::from_secs(7 * 24 * 3600),
             compact_after: 64,
+            grace: DEFAULT_GRACE,
         }
     }
 }
 
-/// Where the projection stands.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct ProjectionCheckpoint {
-    last_seq: i64,
-}
+/// Events applied per step when the log is ahead of the warehouse (after a crash, an upgrade).
+const CATCH_UP: usize = 50_000;
 
 /// The event log folder of a data folder.
 pub fn events_dir(data: &Path) -> PathBuf {
@@ -61,16 +68,15 @@ pub fn warehouse_dir(data: &Path) -> PathBuf {
     data.join("warehouse")
 }
 
-fn projection_path(warehouse: &Path) -> PathBuf {
-    warehouse.join("_projection.json")
-}
+/// The checkpoint file of warehouses written before the manifest (removed on upgrade).
+const LEGACY_CHECKPOINT: &str = "_projection.json";
 
-fn io(path: &Path, e: impl std::fmt::Display) -> PipelineError {
+pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> PipelineError {
     PipelineError::Io(format!("{} : {e}", path.display()))
 }
 
 /// Takes the pipeline's lock on a data folder (released when the file is dropped).
-fn lock(events: &Path) -> Result<File> {
+pub(crate) fn lock(events: &Path) -> Result<File> {
     std::fs::create_dir_all(events).map_err(|e| io(events, e))?;
     let path = events.join(".lock");
     let file = File::options()
@@ -94,95 +100,222 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// The reference data `manifest` names (none yet: empty).
+pub(crate) fn read_refs(root: &Path, manifest: &Manifest) -> Result<Refs> {
+    let Some(rel) = &manifest.refs else { return Ok(Refs::default()) };
+    let path = resolve(root, rel);
+    let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| io(&path, format!("données de référence illisibles : {e}")))
+}
+
+/// Writes the reference data of generation `generation` and names it in `next`.
+pub(crate) fn write_refs(root: &Path, refs: &Refs, next: &mut Manifest, generation: u64) -> Result<()> {
+    let rel = refs_path(generation);
+    let bytes = serde_json::to_vec(refs).map_err(|e| io(&root.join(&rel), e))?;
+    write_atomic(&root.join(&rel), &bytes)?;
+    next.refs = Some(rel);
+    Ok(())
+}
+
+/// Writes one changed partition as a file of `generation` (or drops it when it has no rows
+/// left) in `next`; what it supersedes is added to `retired`.
+pub(crate) fn write_dirty(
+    root: &Path,
+    current: Option<&Manifest>,
+    next: &mut Manifest,
+    generation: u64,
+    d: &Dirty<'_>,
+    retired: &mut Vec<String>,
+) -> Result<()> {
+    let before = current.and_then(|m| {
+        m.partition(d.table, &d.season)
+            .map(|f| f.seqs)
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+    });
+    let seqs = match before {
+        Some((lo, hi)) => (lo.min(d.seqs.0), hi.max(d.seqs.1)),
+        None => d.seqs,
+    };
+    let batch = (d.batch)()?;
+    let file = if batch.num_rows() == 0 {
+        None
+    } else {
+        Some(write_file(root, d.table, &d.season, generation, seqs, &batch)?)
+    };
+    retired.extend(next.replace_partition(d.table, &d.season, file));
+    Ok(())
+}
+
 /// The running pipeline of one data folder.
 #[derive(Debug)]
 pub struct Pipeline {
     warehouse: PathBuf,
     log: EventLog,
-    state: State,
-    projected: i64,
+    manifest: Manifest,
     options: Options,
     last_prune: Option<Instant>,
     _lock: File,
 }
 
 impl Pipeline {
-    /// Opens the pipeline of `data`: recovers the log, rebuilds the projected state from it,
-    /// and projects whatever the log holds past the projection's checkpoint.
+    /// Opens the pipeline of `data`: recovers the log, reads the warehouse's newest manifest
+    /// (an unreadable one stops here, named), finishes or discards what a crash interrupted,
+    /// and projects whatever the log holds past the manifest. A warehouse written before
+    /// the manifest existed is rebuilt from the log.
     pub fn open(data: &Path, options: Options) -> Result<Self> {
         let events = events_dir(data);
         let lock = lock(&events)?;
         let log = EventLog::open(&events)?;
         let warehouse = warehouse_dir(data);
         std::fs::create_dir_all(&warehouse).map_err(|e| io(&warehouse, e))?;
-        clean(&warehouse);
-        let ck: ProjectionCheckpoint = read_json(&projection_path(&warehouse))?.unwrap_or_default();
-        let projected = ck.last_seq.min(log.checkpoint().last_seq);
-        trim_appended(&warehouse, Table::Events, projected)?;
-        let mut state = State::default();
-        let mut pending = Vec::new();
-        replay(&events, log.checkpoint(), 0, |r| {
-            if r.seq <= projected {
-                state.apply(&r);
-            } else {
-                pending.push(r);
-            }
-            Ok(())
-        })?;
-        state.dirty.clear();
+        let manifest = Manifest::latest(&warehouse)?.unwrap_or_else(Manifest::empty);
+        let (deleted, moved) = settle(&warehouse, &manifest)?;
+        if deleted + moved > 0 {
+            tracing::info!("entrepôt : {deleted} fichiers d'une étape interrompue supprimés, {moved} fichiers remplacés mis à l'écart");
+        }
+        let legacy = warehouse.join(LEGACY_CHECKPOINT);
+        if legacy.exists() {
+            std::fs::remove_file(&legacy).map_err(|e| io(&legacy, e))?;
+        }
+        sweep(&warehouse, options.grace);
         let mut p = Pipeline {
             warehouse,
             log,
-            state,
-            projected,
+            manifest,
             options,
             last_prune: None,
             _lock: lock,
         };
-        for chunk in pending.chunks(p.options.batch.max(1) as usize) {
-            p.project(chunk)?;
-        }
+        p.catch_up()?;
         Ok(p)
     }
 
     /// The log's checkpoint.
-    pub fn drained(&self) -> &Checkpoint {
+    pub fn drained(&self) -> &crate::log::Checkpoint {
         self.log.checkpoint()
     }
 
     /// Last seq in the warehouse.
     pub fn projected(&self) -> i64 {
-        self.projected
+        self.manifest.last_seq
     }
 
-    /// Applies `records` and writes what they changed, then the checkpoint.
+    /// The generation committed last.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The warehouse folder.
+    pub fn warehouse(&self) -> &Path {
+        &self.warehouse
+    }
+
+    /// Records a generation committed by a maintenance operation.
+    pub(crate) fn set_manifest(&mut self, m: Manifest) {
+        self.manifest = m;
+    }
+
+    /// Projects the events logged but not yet in the warehouse (a step that failed after
+    /// logging them, a crash), in order, reading only the log's segments that hold them.
+    fn catch_up(&mut self) -> Result<()> {
+        if self.manifest.last_seq >= self.log.checkpoint().last_seq {
+            return Ok(());
+        }
+        let dir = self.log.dir().to_path_buf();
+        let checkpoint = self.log.checkpoint().clone();
+        let after = self.manifest.last_seq;
+        let chunk = CATCH_UP.max(self.options.batch.max(1) as usize);
+        let mut pending = Vec::new();
+        replay(&dir, &checkpoint, after, |r| {
+            pending.push(r);
+            if pending.len() >= chunk {
+                self.project(&pending)?;
+                pending.clear();
+            }
+            Ok(())
+        })?;
+        self.project(&pending)
+    }
+
+    /// Applies `records` to the partitions they touch, writes those and the raw events as
+    /// files of the next generation, and commits it.
     fn project(&mut self, records: &[EventRecord]) -> Result<()> {
         let Some(last) = records.last().map(|r| r.seq) else { return Ok(()) };
-        // Checked before anything changes: a refused event leaves state and files as they were.
+        // Checked before anything is written: a refused event leaves the warehouse as it was.
         for r in records {
             check_fits(r)?;
         }
-        for r in records {
-            self.state.apply(r);
-        }
+        let root = self.warehouse.clone();
+        let mut next = self.manifest.next();
+        let generation = next.generation;
+        let mut retired = Vec::new();
         let by_season = event_rows(records);
-        for (season, rows) in &by_season {
-            let first = rows.first().map(|r| r.seq).unwrap_or(last);
-            let end = rows.last().map(|r| r.seq).unwrap_or(last);
-            append_file(&self.warehouse, Table::Events, season, first, end, &event_batch(rows)?)?;
-            crate::crash_point();
+        {
+            let refs = read_refs(&root, &self.manifest)?;
+            let mut state = State::new(
+                Source {
+                    root: &root,
+                    manifest: Some(&self.manifest),
+                },
+                refs,
+            );
+            for r in records {
+                state.apply(r)?;
+            }
+            for (season, rows) in &by_season {
+                let first = rows.first().map(|r| r.seq).unwrap_or(last);
+                let end = rows.last().map(|r| r.seq).unwrap_or(last);
+                let f = write_file(&root, Table::Events, season, generation, (first, end), &event_batch(rows)?)?;
+                next.add(Table::Events, f);
+                crate::crash_point();
+            }
+            for d in state.dirty() {
+                write_dirty(&root, Some(&self.manifest), &mut next, generation, &d, &mut retired)?;
+                crate::crash_point();
+            }
+            if state.refs_changed {
+                write_refs(&root, &state.refs, &mut next, generation)?;
+            }
         }
-        for (table, season) in std::mem::take(&mut self.state.dirty) {
-            write_partition(&self.warehouse, table, &season, &self.state.batch(table, &season)?)?;
-            crate::crash_point();
-        }
-        write_json_atomic(&projection_path(&self.warehouse), &ProjectionCheckpoint { last_seq: last })?;
-        self.projected = last;
+        next.commit(&root, last)?;
+        self.manifest = next;
+        crate::crash_point();
+        retire(&root, &retired)?;
         crate::crash_point();
         for season in by_season.keys() {
-            compact(&self.warehouse, Table::Events, season, self.options.compact_after)?;
-            crate::crash_point();
+            self.compact(season)?;
         }
+        Ok(())
+    }
+
+    /// Merges the `events` files of `season` into one, as a generation of its own, once there
+    /// are more than the options allow.
+    fn compact(&mut self, season: &str) -> Result<()> {
+        let files: Vec<_> = self.manifest.partition(Table::Events, season).cloned().collect();
+        if files.len() <= self.options.compact_after {
+            return Ok(());
+        }
+        let root = self.warehouse.clone();
+        let mut batches = Vec::with_capacity(files.len());
+        for f in &files {
+            batches.push(read_file(&root, Table::Events, f)?);
+        }
+        let merged = parterre_warehouse::arrow::compute::concat_batches(&Table::Events.schema(), &batches)
+            .map_err(parterre_warehouse::WarehouseError::from)?;
+        let seqs = files
+            .iter()
+            .map(|f| f.seqs)
+            .fold((i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+        let mut next = self.manifest.next();
+        let f = write_file(&root, Table::Events, season, next.generation, seqs, &merged)?;
+        crate::crash_point();
+        let paths: Vec<String> = files.into_iter().map(|f| f.path).collect();
+        let retired = next.swap(Table::Events, &paths, Some(f));
+        next.commit(&root, self.manifest.last_seq)?;
+        self.manifest = next;
+        crate::crash_point();
+        retire(&root, &retired)?;
+        crate::crash_point();
         Ok(())
     }
 
@@ -198,19 +331,7 @@ impl Pipeline {
         }
         // Events logged but not projected (a step that failed after logging them) come first,
         // so that no later event is projected before them.
-        if self.projected < self.log.checkpoint().last_seq {
-            let mut pending = Vec::new();
-            let projected = self.projected;
-            blocking(|| {
-                replay(self.log.dir(), self.log.checkpoint(), projected, |r| {
-                    pending.push(r);
-                    Ok(())
-                })
-            })?;
-            for chunk in pending.chunks(self.options.batch.max(1) as usize) {
-                blocking(|| self.project(chunk))?;
-            }
-        }
+        blocking(|| self.catch_up())?;
         let mut moved = 0u64;
         loop {
             let after = self.log.checkpoint().last_seq;
@@ -244,6 +365,15 @@ impl Pipeline {
             return Ok(());
         }
         self.last_prune = Some(Instant::now());
+        let root = self.warehouse.clone();
+        let grace = self.options.grace;
+        let swept = blocking(|| sweep(&root, grace));
+        if swept > 0 {
+            tracing::info!(
+                "entrepôt : {swept} fichiers remplacés depuis plus de {} s supprimés",
+                grace.as_secs()
+            );
+        }
         let retention = chrono::Duration::from_std(self.options.outbox_retention).unwrap_or(chrono::Duration::days(7));
         let before = parterre_core::time::to_db(chrono::Utc::now() - retention);
         let Some(upto) = self
@@ -276,7 +406,7 @@ impl Pipeline {
         loop {
             match self.step(store).await {
                 Ok(_) => {
-                    follow.projected.send_replace(self.projected);
+                    follow.projected.send_replace(self.manifest.last_seq);
                 }
                 Err(e) => tracing::error!("pipeline : {e}"),
             }
@@ -330,70 +460,6 @@ impl Follow {
     }
 }
 
-/// Rebuilds the warehouse from the log alone, into a fresh folder swapped in at the end.
-/// `progress(done, total)` is called as events are read. Returns the events replayed.
-pub fn rebuild(data: &Path, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
-    let events = events_dir(data);
-    let _lock = lock(&events)?;
-    let log = EventLog::open(&events)?;
-    let total = log.checkpoint().events;
-    let target = data.join("warehouse.rebuild");
-    if target.exists() {
-        std::fs::remove_dir_all(&target).map_err(|e| io(&target, e))?;
-    }
-    std::fs::create_dir_all(&target).map_err(|e| io(&target, e))?;
-    let mut state = State::default();
-    let mut buffer: Vec<EventRecord> = Vec::new();
-    let mut done = 0u64;
-    let flush = |buffer: &mut Vec<EventRecord>| -> Result<()> {
-        for (season, rows) in event_rows(buffer) {
-            let first = rows.first().map(|r| r.seq).unwrap_or(0);
-            let end = rows.last().map(|r| r.seq).unwrap_or(0);
-            append_file(&target, Table::Events, &season, first, end, &event_batch(&rows)?)?;
-        }
-        buffer.clear();
-        Ok(())
-    };
-    replay(&events, log.checkpoint(), 0, |r| {
-        check_fits(&r)?;
-        state.apply(&r);
-        buffer.push(r);
-        done += 1;
-        if buffer.len() >= 200_000 {
-            flush(&mut buffer)?;
-        }
-        if done.is_multiple_of(10_000) {
-            progress(done, total);
-        }
-        Ok(())
-    })?;
-    flush(&mut buffer)?;
-    progress(done, total);
-    for (table, season) in state.all_partitions() {
-        write_partition(&target, table, &season, &state.batch(table, &season)?)?;
-    }
-    write_json_atomic(
-        &projection_path(&target),
-        &ProjectionCheckpoint {
-            last_seq: log.checkpoint().last_seq,
-        },
-    )?;
-    let current = warehouse_dir(data);
-    let old = data.join("warehouse.old");
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
-    }
-    if current.exists() {
-        std::fs::rename(&current, &old).map_err(|e| io(&current, e))?;
-    }
-    std::fs::rename(&target, &current).map_err(|e| io(&target, e))?;
-    File::open(data).and_then(|d| d.sync_all()).map_err(|e| io(data, e))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
-    }
-    Ok(done)
-}
-
 /// How far behind the warehouse is, and the counts to reconcile it with the core.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
@@ -403,6 +469,8 @@ pub struct Status {
     pub logged_seq: i64,
     /// Last event in the warehouse.
     pub projected_seq: i64,
+    /// The warehouse's manifest generation (what queries read).
+    pub generation: u64,
     /// Events committed in the core and not yet in the warehouse.
     pub lag_events: i64,
     /// Age of the oldest event not yet in the warehouse, in seconds (0 when up to date).
@@ -422,9 +490,8 @@ pub async fn status(store: &Store, data: &Path) -> Result<Status> {
     let events = events_dir(data);
     let log = EventLog::read_checkpoint(&events)?;
     let wh = warehouse_dir(data);
-    let projected = read_json::<ProjectionCheckpoint>(&projection_path(&wh))?
-        .unwrap_or_default()
-        .last_seq;
+    let manifest = Manifest::readable(&wh);
+    let projected = manifest.last_seq;
     let last = outbox::last_seq(store).await?;
     let lag_seconds = match outbox::first_after(store, projected).await? {
         Some(t) => parterre_core::time::from_db(&t)
@@ -447,6 +514,7 @@ pub async fn status(store: &Store, data: &Path) -> Result<Status> {
         outbox_last_seq: last,
         logged_seq: log.last_seq,
         projected_seq: projected,
+        generation: manifest.generation,
         lag_events: (last - projected).max(0),
         lag_seconds,
         logged_events: log.events,

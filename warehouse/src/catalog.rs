@@ -75,6 +75,19 @@ impl Table {
         }
     }
 
+    /// Integer columns rows are looked up by (the manifest keeps each file's range of them).
+    pub fn key_columns(self) -> &'static [&'static str] {
+        match self {
+            Table::Events => &["seq"],
+            Table::DimShow => &["show_id"],
+            Table::DimPerformance => &["performance_id"],
+            Table::DimContact => &["contact_id"],
+            Table::FactTicket => &["ticket_id", "order_id"],
+            Table::FactPayment => &["payment_id", "order_id"],
+            Table::FactOrder => &["order_id"],
+        }
+    }
+
     /// The schema of the files (without the `season` partition column).
     pub fn schema(self) -> SchemaRef {
         static SCHEMAS: OnceLock<Vec<SchemaRef>> = OnceLock::new();

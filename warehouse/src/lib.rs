@@ -1,12 +1,15 @@
 //! Parterre warehouse: the table catalogue and schemas of the Parquet warehouse (`dim_*`,
-//! `fact_*`, `events`), the writer that replaces a partition atomically, and the read-only
-//! DataFusion session that runs SQL over the tables.
+//! `fact_*`, `events`), the manifest that commits each generation of files atomically, the
+//! writer of those files, and the read-only DataFusion session that runs SQL over exactly one
+//! generation.
 //!
 //! It depends on no crate of ours and must never touch the core database: the pipelines fill
 //! the tables, everything else reads them through [`Warehouse`].
 //!
-//! Layout other tools rely on: `DIR/<table>/season=<YYYY-YYYY>/part-0.parquet` (Hive
-//! partitioning; `season` is the partition column, not stored in the files).
+//! Layout other tools rely on: `DIR/<table>/season=<YYYY-YYYY>/part-<generation>.parquet`
+//! (Hive partitioning; `season` is the partition column, not stored in the files), holding
+//! only the live files; `DIR/_manifest/<generation>.json` names them exactly
+//! ([`manifest`]).
 //!
 //! User SQL runs within limits ([`limits`]: shared memory pool, places, its own threads;
 //! [`bounded`]: functions that could build huge values are checked first).
@@ -16,7 +19,9 @@ pub mod bounded;
 pub mod catalog;
 pub mod columns;
 pub mod limits;
+pub mod manifest;
 pub mod query;
+pub mod store;
 pub mod write;
 
 pub use datafusion;

@@ -65,6 +65,7 @@ pub const MAX_SQL_BYTES: usize = 100_000;
 /// The warehouse, open for reading.
 pub struct Warehouse {
     ctx: SessionContext,
+    generation: u64,
     root: PathBuf,
     memory_bytes: usize,
 }
@@ -116,8 +117,8 @@ impl Warehouse {
         config
     }
 
-    /// Opens the warehouse folder `root` (a missing folder or table reads as empty), every
-    /// table, with a memory pool of its own sized by [`Limits::from_env`].
+    /// Opens the warehouse folder `root` at its newest readable generation (a missing folder
+    /// or table reads as empty), every table, with a memory pool of its own sized by [`Limits::from_env`].
     pub async fn open(root: &Path) -> Result<Self> {
         Self::open_with(root, Self::config()).await
     }
@@ -130,27 +131,33 @@ impl Warehouse {
     /// Opens with `tables` only (the others do not exist for this session: a caller without
     /// the right to read raw events gets no `events` table), on shared `resources`.
     pub async fn open_in(root: &Path, config: SessionConfig, resources: &Resources, tables: &[Table]) -> Result<Self> {
-        let ctx = SessionContext::new_with_config_rt(config, resources.runtime_env()?);
+        let manifest = crate::manifest::Manifest::readable(root);
+        let runtime = resources.runtime_env()?;
+        // A folder without a generation (none yet, or none readable) serves empty tables and
+        // needs no store: the folder itself may not exist.
+        if manifest.generation > 0 {
+            let store = crate::store::GenerationStore::new(root, &manifest)?;
+            let store_url = url::Url::parse(crate::store::STORE_URL).map_err(|e| WarehouseError::Io(e.to_string()))?;
+            runtime.register_object_store(&store_url, Arc::new(store));
+        }
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
         crate::bounded::register(&ctx);
         for t in TABLES.into_iter().filter(|t| tables.contains(t)) {
-            let dir = root.join(t.name());
-            if dir.is_dir() {
-                let abs = dir
-                    .canonicalize()
-                    .map_err(|e| WarehouseError::Io(format!("{} : {e}", dir.display())))?;
-                let url = ListingTableUrl::parse(format!("{}/", abs.display()))?;
-                let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-                    .with_file_extension(".parquet")
-                    .with_table_partition_cols(vec![("season".to_string(), DataType::Utf8)]);
-                ctx.register_listing_table(t.name(), url.as_str(), options, Some(scan_schema(t)), None)
-                    .await?;
-            } else {
+            if manifest.table(t).is_empty() {
                 let empty = MemTable::try_new(table_schema(t), vec![vec![]])?;
                 ctx.register_table(t.name(), Arc::new(empty))?;
+                continue;
             }
+            let url = ListingTableUrl::parse(format!("{}/{}/", crate::store::STORE_URL, t.name()))?;
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet")
+                .with_table_partition_cols(vec![("season".to_string(), DataType::Utf8)]);
+            ctx.register_listing_table(t.name(), url.as_str(), options, Some(scan_schema(t)), None)
+                .await?;
         }
         Ok(Warehouse {
             ctx,
+            generation: manifest.generation,
             root: root.to_path_buf(),
             memory_bytes: resources.memory_bytes(),
         })
@@ -170,6 +177,11 @@ impl Warehouse {
     /// The DataFusion session (read-only use: tests, benchmarks, segments).
     pub fn context(&self) -> &SessionContext {
         &self.ctx
+    }
+
+    /// The manifest generation this warehouse reads (0: nothing committed yet).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The folder read.

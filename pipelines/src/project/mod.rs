@@ -1,15 +1,16 @@
 //! Projection: events of the log → the warehouse tables.
 //!
-//! The projection keeps the current rows of the dimension and fact tables in memory, keyed
-//! by their id, so applying an event is an upsert and applying it twice changes nothing
-//! (replays after a crash are harmless). Each row knows its season; an event marks the
-//! (table, season) partitions it changed, and only those are rewritten (see [`flush`]).
-//! Raw events go to the `events` table as new files, never rewritten.
+//! A step applies its events to the partitions they touch, read from their live files
+//! ([`parts`]): applying an event is an upsert keyed by id, so applying it twice changes
+//! nothing. Each row knows its season; the partitions an event changed are written as new
+//! files by the pipeline, which then commits them in one manifest generation. Raw events go
+//! to the `events` table as new files, never rewritten.
 //!
-//! On start the state is rebuilt by replaying the log up to the projection's checkpoint
-//! (`warehouse/_projection.json`); events after it are then applied and their partitions
-//! written, and the checkpoint moves last.
+//! What events refer to and no table holds (seasons, halls, venues, price categories,
+//! products, promo-code batches) is the reference data ([`Refs`]), a small file named by the
+//! manifest, read at each step and rewritten only when it changes.
 
+pub mod parts;
 mod rows;
 
 use parterre_core::events::Event;
@@ -17,9 +18,12 @@ use parterre_core::payments::split_vat;
 use parterre_core::sales::{OrderStatus, TicketStatus};
 use parterre_core::seating::PlaceState;
 use parterre_core::Money;
+use parterre_warehouse::arrow::record_batch::RecordBatch;
 use parterre_warehouse::catalog::Table;
-pub use rows::{event_batch, ContactRow, OrderRow, PaymentRow, PerformanceRow, ShowRow, TicketRow};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use parts::{Parts, Source};
+pub use rows::{event_batch, ContactRow, OrderRow, PaymentRow, PerformanceRow, Row, ShowRow, TicketRow};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use crate::log::EventRecord;
 
@@ -49,64 +53,127 @@ pub fn season_of_time(db_time: &str) -> String {
     }
 }
 
-/// The projected state.
-#[derive(Debug, Default)]
-pub struct State {
-    seasons: HashMap<i64, String>,
-    venues: HashMap<i64, String>,
-    halls: HashMap<i64, (String, i64)>,
-    price_categories: HashMap<i64, String>,
+/// What events refer to and no table holds: small (the size of the catalogue), read at each
+/// step from the file the manifest names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Refs {
+    /// Season names by id.
+    pub seasons: BTreeMap<i64, String>,
+    /// Venue names by id.
+    pub venues: BTreeMap<i64, String>,
+    /// Halls: (name, venue id).
+    pub halls: BTreeMap<i64, (String, i64)>,
+    /// Price category codes by id.
+    pub price_categories: BTreeMap<i64, String>,
     /// Formules and products: (kind, name).
-    products: HashMap<i64, (String, String)>,
-    /// Promo codes: their batch (the code text never reaches the log).
-    promo_codes: HashMap<i64, Option<String>>,
-    pub(crate) orders: HashMap<i64, OrderRow>,
-    order_tickets: HashMap<i64, Vec<i64>>,
-    pub(crate) shows: HashMap<i64, ShowRow>,
-    pub(crate) performances: HashMap<i64, PerformanceRow>,
-    pub(crate) contacts: HashMap<i64, ContactRow>,
-    pub(crate) tickets: HashMap<i64, TicketRow>,
-    pub(crate) payments: HashMap<i64, PaymentRow>,
-    /// Partitions changed since the last flush.
-    pub(crate) dirty: BTreeSet<(Table, String)>,
+    pub products: BTreeMap<i64, (String, String)>,
+    /// Promo codes' single-use batch, for those that have one (the code text never reaches the log).
+    pub promo_batches: BTreeMap<i64, String>,
+}
+
+/// The working set of one step (or of a rebuild): the partitions it touched.
+#[derive(Debug)]
+pub struct State<'a> {
+    src: Source<'a>,
+    /// Reference data.
+    pub refs: Refs,
+    /// The reference data changed in this step.
+    pub refs_changed: bool,
+    pub(crate) shows: Parts<ShowRow>,
+    pub(crate) performances: Parts<PerformanceRow>,
+    pub(crate) contacts: Parts<ContactRow>,
+    pub(crate) tickets: Parts<TicketRow>,
+    pub(crate) payments: Parts<PaymentRow>,
+    pub(crate) orders: Parts<OrderRow>,
     /// Last seq applied.
     pub last_seq: i64,
 }
 
-impl State {
-    fn touch(&mut self, t: Table, season: &str) {
-        if !self.dirty.contains(&(t, season.to_string())) {
-            self.dirty.insert((t, season.to_string()));
+/// A partition to write: its table, season, the seqs of the events that changed it in this
+/// step, and how to build its batch (rows sorted; empty when the partition is gone).
+pub struct Dirty<'s> {
+    /// The table.
+    pub table: Table,
+    /// The season.
+    pub season: String,
+    /// Seqs of this step's events that changed it.
+    pub seqs: (i64, i64),
+    /// Builds the batch.
+    pub batch: Box<dyn Fn() -> parterre_warehouse::Result<RecordBatch> + Send + Sync + 's>,
+}
+
+fn dirty_of<'s, R: Row>(parts: &'s Parts<R>, out: &mut Vec<Dirty<'s>>) {
+    for (season, p) in parts.dirty() {
+        out.push(Dirty {
+            table: R::TABLE,
+            season: season.clone(),
+            seqs: p.seqs.unwrap_or_default(),
+            batch: Box::new(move || R::encode(p.rows.values().collect())),
+        });
+    }
+}
+
+type Res<T> = parterre_warehouse::Result<T>;
+
+impl<'a> State<'a> {
+    /// An empty working set over `src`, with the reference data `refs`.
+    pub fn new(src: Source<'a>, refs: Refs) -> Self {
+        State {
+            src,
+            refs,
+            refs_changed: false,
+            shows: Parts::default(),
+            performances: Parts::default(),
+            contacts: Parts::default(),
+            tickets: Parts::default(),
+            payments: Parts::default(),
+            orders: Parts::default(),
+            last_seq: 0,
         }
     }
 
-    /// Applies one event (idempotent).
-    pub fn apply(&mut self, r: &EventRecord) {
+    /// The partitions changed, ready to be written.
+    pub fn dirty(&self) -> Vec<Dirty<'_>> {
+        let mut out = Vec::new();
+        dirty_of(&self.shows, &mut out);
+        dirty_of(&self.performances, &mut out);
+        dirty_of(&self.contacts, &mut out);
+        dirty_of(&self.tickets, &mut out);
+        dirty_of(&self.payments, &mut out);
+        dirty_of(&self.orders, &mut out);
+        out
+    }
+
+    fn set_ref<V: PartialEq>(map: &mut BTreeMap<i64, V>, changed: &mut bool, id: i64, v: V) {
+        if map.get(&id) != Some(&v) {
+            map.insert(id, v);
+            *changed = true;
+        }
+    }
+
+    /// Applies one event (idempotent), reading the partitions it needs.
+    pub fn apply(&mut self, r: &EventRecord) -> Res<()> {
         self.last_seq = self.last_seq.max(r.seq);
         let at = micros(&r.occurred_at).unwrap_or(0);
+        let seq = r.seq;
+        let src = self.src;
+        let changed = &mut self.refs_changed;
         match &r.event {
-            Event::SeasonCreated { season_id, name, .. } => {
-                self.seasons.insert(*season_id, name.clone());
-            }
-            Event::VenueCreated { venue_id, name, .. } => {
-                self.venues.insert(*venue_id, name.clone());
-            }
+            Event::SeasonCreated { season_id, name, .. } => Self::set_ref(&mut self.refs.seasons, changed, *season_id, name.clone()),
+            Event::VenueCreated { venue_id, name, .. } => Self::set_ref(&mut self.refs.venues, changed, *venue_id, name.clone()),
             Event::HallCreated { hall_id, venue_id, name } => {
-                self.halls.insert(*hall_id, (name.clone(), *venue_id));
+                Self::set_ref(&mut self.refs.halls, changed, *hall_id, (name.clone(), *venue_id))
             }
             Event::PriceCategoryCreated {
                 price_category_id, code, ..
-            } => {
-                self.price_categories.insert(*price_category_id, code.clone());
-            }
+            } => Self::set_ref(&mut self.refs.price_categories, changed, *price_category_id, code.clone()),
             Event::ProductCreated {
                 product_id, kind, name, ..
-            } => {
-                self.products.insert(*product_id, (kind.clone(), name.clone()));
-            }
-            Event::PromoCodeCreated { promo_code_id, batch } => {
-                self.promo_codes.insert(*promo_code_id, batch.clone());
-            }
+            } => Self::set_ref(&mut self.refs.products, changed, *product_id, (kind.clone(), name.clone())),
+            Event::PromoCodeCreated {
+                promo_code_id,
+                batch: Some(b),
+            } => Self::set_ref(&mut self.refs.promo_batches, changed, *promo_code_id, b.clone()),
             Event::ShowCreated {
                 show_id,
                 season_id,
@@ -118,6 +185,7 @@ impl State {
                 is_creation,
             } => {
                 let season = self
+                    .refs
                     .seasons
                     .get(season_id)
                     .cloned()
@@ -134,8 +202,7 @@ impl State {
                     created_at: at,
                     season: season.clone(),
                 };
-                self.shows.insert(*show_id, row);
-                self.touch(Table::DimShow, &season);
+                self.shows.insert(&src, seq, &season, row)?;
             }
             Event::ShowUpdated {
                 show_id,
@@ -143,16 +210,12 @@ impl State {
                 discipline,
                 tier,
                 archived,
-            } => {
-                if let Some(s) = self.shows.get_mut(show_id) {
-                    s.name = name.clone();
-                    s.discipline = discipline.code().into();
-                    s.tier = tier.code().into();
-                    s.archived = *archived;
-                    let season = s.season.clone();
-                    self.touch(Table::DimShow, &season);
-                }
-            }
+            } => self.shows.update(&src, seq, *show_id, |s| {
+                s.name = name.clone();
+                s.discipline = discipline.code().into();
+                s.tier = tier.code().into();
+                s.archived = *archived;
+            })?,
             Event::PerformanceCreated {
                 performance_id,
                 show_id,
@@ -163,11 +226,11 @@ impl State {
             } => {
                 let season = self
                     .shows
-                    .get(show_id)
+                    .get(&src, *show_id)?
                     .map(|s| s.season.clone())
                     .unwrap_or_else(|| season_of_time(starts_at));
-                let (hall, venue) = match self.halls.get(hall_id) {
-                    Some((h, v)) => (Some(h.clone()), self.venues.get(v).cloned()),
+                let (hall, venue) = match self.refs.halls.get(hall_id) {
+                    Some((h, v)) => (Some(h.clone()), self.refs.venues.get(v).cloned()),
                     None => (None, None),
                 };
                 let row = PerformanceRow {
@@ -182,40 +245,32 @@ impl State {
                     cancelled: false,
                     season: season.clone(),
                 };
-                self.performances.insert(*performance_id, row);
-                self.touch(Table::DimPerformance, &season);
+                self.performances.insert(&src, seq, &season, row)?;
             }
             Event::PerformanceUpdated {
                 performance_id,
                 layout_id,
                 starts_at,
                 cancelled,
-            } => {
-                if let Some(p) = self.performances.get_mut(performance_id) {
-                    p.layout_id = *layout_id;
-                    p.starts_at = micros(starts_at).unwrap_or(p.starts_at);
-                    p.cancelled = *cancelled;
-                    let season = p.season.clone();
-                    self.touch(Table::DimPerformance, &season);
-                }
-            }
+            } => self.performances.update(&src, seq, *performance_id, |p| {
+                p.layout_id = *layout_id;
+                p.starts_at = micros(starts_at).unwrap_or(p.starts_at);
+                p.cancelled = *cancelled;
+            })?,
             Event::ContactCreated {
                 contact_id,
                 postal_code,
                 city,
             } => {
                 let season = season_of_time(&r.occurred_at);
-                self.contacts.insert(
-                    *contact_id,
-                    ContactRow {
-                        contact_id: *contact_id,
-                        postal_code: postal_code.clone(),
-                        city: city.clone(),
-                        created_at: at,
-                        season: season.clone(),
-                    },
-                );
-                self.touch(Table::DimContact, &season);
+                let row = ContactRow {
+                    contact_id: *contact_id,
+                    postal_code: postal_code.clone(),
+                    city: city.clone(),
+                    created_at: at,
+                    season: season.clone(),
+                };
+                self.contacts.insert(&src, seq, &season, row)?;
             }
             Event::OrderPlaced {
                 order_id,
@@ -228,33 +283,26 @@ impl State {
                 ..
             } => {
                 let season = season_of_time(&r.occurred_at);
-                self.orders.insert(
-                    *order_id,
-                    OrderRow {
-                        order_id: *order_id,
-                        number: number.clone(),
-                        buyer_id: *payer_contact_id,
-                        channel: channel.code().into(),
-                        operator_id: r.actor_id,
-                        status: status.code().into(),
-                        total: *total_cents,
-                        placed_at: at,
-                        option_until: option_until.as_deref().and_then(micros),
-                        confirmed_at: None,
-                        cancelled_at: None,
-                        season: season.clone(),
-                    },
-                );
-                self.touch(Table::FactOrder, &season);
+                let row = OrderRow {
+                    order_id: *order_id,
+                    number: number.clone(),
+                    buyer_id: *payer_contact_id,
+                    channel: channel.code().into(),
+                    operator_id: r.actor_id,
+                    status: status.code().into(),
+                    total: *total_cents,
+                    placed_at: at,
+                    option_until: option_until.as_deref().and_then(micros),
+                    confirmed_at: None,
+                    cancelled_at: None,
+                    season: season.clone(),
+                };
+                self.orders.insert(&src, seq, &season, row)?;
             }
-            Event::OrderCancelled { order_id } => {
-                if let Some(o) = self.orders.get_mut(order_id) {
-                    o.status = OrderStatus::Cancelled.code().into();
-                    o.cancelled_at = Some(at);
-                    let season = o.season.clone();
-                    self.touch(Table::FactOrder, &season);
-                }
-            }
+            Event::OrderCancelled { order_id } => self.orders.update(&src, seq, *order_id, |o| {
+                o.status = OrderStatus::Cancelled.code().into();
+                o.cancelled_at = Some(at);
+            })?,
             Event::TicketIssued {
                 ticket_id,
                 order_id,
@@ -269,13 +317,16 @@ impl State {
                 channel,
                 state,
             } => {
-                let perf = self.performances.get(performance_id);
-                let season = perf.map(|p| p.season.clone()).unwrap_or_else(|| season_of_time(&r.occurred_at));
-                let (order_number, buyer_id) = match self.orders.get(order_id) {
+                let perf = self.performances.get(&src, *performance_id)?.cloned();
+                let season = perf
+                    .as_ref()
+                    .map(|p| p.season.clone())
+                    .unwrap_or_else(|| season_of_time(&r.occurred_at));
+                let (order_number, buyer_id) = match self.orders.get(&src, *order_id)? {
                     Some(o) => (Some(o.number.clone()), Some(o.buyer_id)),
                     None => (None, None),
                 };
-                let formule = product_id.and_then(|p| self.products.get(&p)).filter(|(k, _)| k == "formule");
+                let formule = product_id.and_then(|p| self.refs.products.get(&p)).filter(|(k, _)| k == "formule");
                 let (ht, vat) = split_vat(Money::cents(*amount_cents), *vat_rate_bp);
                 let row = TicketRow {
                     ticket_id: *ticket_id,
@@ -283,16 +334,16 @@ impl State {
                     order_id: *order_id,
                     order_number,
                     performance_id: *performance_id,
-                    performance_starts_at: perf.map(|p| p.starts_at),
-                    show_id: perf.map(|p| p.show_id),
-                    hall_id: perf.map(|p| p.hall_id),
+                    performance_starts_at: perf.as_ref().map(|p| p.starts_at),
+                    show_id: perf.as_ref().map(|p| p.show_id),
+                    hall_id: perf.as_ref().map(|p| p.hall_id),
                     seat_id: *seat_id,
                     price_category_id: *price_category_id,
-                    price_category: price_category_id.and_then(|p| self.price_categories.get(&p).cloned()),
+                    price_category: price_category_id.and_then(|p| self.refs.price_categories.get(&p).cloned()),
                     formule_id: formule.map(|_| product_id.unwrap_or_default()),
                     formule: formule.map(|(_, n)| n.clone()),
                     promo_code_id: *promo_code_id,
-                    promo_batch: promo_code_id.and_then(|p| self.promo_codes.get(&p).cloned().flatten()),
+                    promo_batch: promo_code_id.and_then(|p| self.refs.promo_batches.get(&p).cloned()),
                     channel: channel.code().into(),
                     operator_id: r.actor_id,
                     buyer_id,
@@ -309,54 +360,42 @@ impl State {
                     exchanged_for: None,
                     season: season.clone(),
                 };
-                let list = self.order_tickets.entry(*order_id).or_default();
-                if !list.contains(ticket_id) {
-                    list.push(*ticket_id);
-                }
-                self.tickets.insert(*ticket_id, row);
-                self.touch(Table::FactTicket, &season);
+                self.tickets.insert(&src, seq, &season, row)?;
             }
             Event::OptionConfirmed { order_id } => {
-                if let Some(o) = self.orders.get_mut(order_id) {
+                self.orders.update(&src, seq, *order_id, |o| {
                     o.status = OrderStatus::Confirmed.code().into();
                     o.option_until = None;
                     o.confirmed_at = Some(at);
-                    let season = o.season.clone();
-                    self.touch(Table::FactOrder, &season);
-                }
-                let ids = self.order_tickets.get(order_id).cloned().unwrap_or_default();
-                for id in ids {
-                    if let Some(t) = self.tickets.get_mut(&id) {
+                })?;
+                self.tickets.load_holding(&src, "order_id", *order_id)?;
+                for p in self.tickets.loaded.values_mut() {
+                    let mut changed = false;
+                    for t in p.rows.values_mut().filter(|t| t.order_id == *order_id) {
                         if t.status == PlaceState::Option.code() {
                             t.status = TicketStatus::Valid.code().into();
                             t.confirmed_at = Some(at);
-                            let season = t.season.clone();
-                            self.touch(Table::FactTicket, &season);
+                            changed = true;
                         }
+                    }
+                    if changed {
+                        p.touch(seq);
                     }
                 }
             }
-            Event::TicketCancelled { ticket_id, .. } => {
-                if let Some(t) = self.tickets.get_mut(ticket_id) {
-                    t.status = TicketStatus::Cancelled.code().into();
-                    t.cancelled_at = Some(at);
-                    let season = t.season.clone();
-                    self.touch(Table::FactTicket, &season);
-                }
-            }
+            Event::TicketCancelled { ticket_id, .. } => self.tickets.update(&src, seq, *ticket_id, |t| {
+                t.status = TicketStatus::Cancelled.code().into();
+                t.cancelled_at = Some(at);
+            })?,
             Event::TicketExchanged {
                 old_ticket_id,
                 new_ticket_id,
                 ..
-            } => {
-                if let Some(t) = self.tickets.get_mut(old_ticket_id) {
-                    t.status = "exchanged".into();
-                    t.exchanged_at = Some(at);
-                    t.exchanged_for = Some(*new_ticket_id);
-                    let season = t.season.clone();
-                    self.touch(Table::FactTicket, &season);
-                }
-            }
+            } => self.tickets.update(&src, seq, *old_ticket_id, |t| {
+                t.status = "exchanged".into();
+                t.exchanged_at = Some(at);
+                t.exchanged_for = Some(*new_ticket_id);
+            })?,
             Event::PaymentRecorded {
                 payment_id,
                 order_id,
@@ -364,41 +403,22 @@ impl State {
                 amount_cents,
             } => {
                 let season = season_of_time(&r.occurred_at);
-                let buyer = self.orders.get(order_id).map(|o| o.buyer_id);
-                self.payments.insert(
-                    *payment_id,
-                    PaymentRow {
-                        payment_id: *payment_id,
-                        order_id: *order_id,
-                        buyer_id: buyer,
-                        method: method.clone(),
-                        amount: *amount_cents,
-                        operator_id: r.actor_id,
-                        paid_at: at,
-                        season: season.clone(),
-                    },
-                );
-                self.touch(Table::FactPayment, &season);
+                let buyer = self.orders.get(&src, *order_id)?.map(|o| o.buyer_id);
+                let row = PaymentRow {
+                    payment_id: *payment_id,
+                    order_id: *order_id,
+                    buyer_id: buyer,
+                    method: method.clone(),
+                    amount: *amount_cents,
+                    operator_id: r.actor_id,
+                    paid_at: at,
+                    season: season.clone(),
+                };
+                self.payments.insert(&src, seq, &season, row)?;
             }
             _ => {}
         }
-    }
-
-    /// Rows of `table` in `season`, as an Arrow batch sorted for the common filters.
-    pub fn batch(&self, table: Table, season: &str) -> parterre_warehouse::Result<parterre_warehouse::arrow::record_batch::RecordBatch> {
-        rows::batch(self, table, season)
-    }
-
-    /// Every (table, season) holding rows, for a full write.
-    pub fn all_partitions(&self) -> BTreeSet<(Table, String)> {
-        let mut out = BTreeSet::new();
-        out.extend(self.shows.values().map(|r| (Table::DimShow, r.season.clone())));
-        out.extend(self.performances.values().map(|r| (Table::DimPerformance, r.season.clone())));
-        out.extend(self.contacts.values().map(|r| (Table::DimContact, r.season.clone())));
-        out.extend(self.tickets.values().map(|r| (Table::FactTicket, r.season.clone())));
-        out.extend(self.payments.values().map(|r| (Table::FactPayment, r.season.clone())));
-        out.extend(self.orders.values().map(|r| (Table::FactOrder, r.season.clone())));
-        out
+        Ok(())
     }
 }
 

@@ -4,7 +4,8 @@
 
 use crate::catalog::Table;
 use crate::columns::{bools, decimals, ints, opt_ints, opt_texts, opt_times, texts, times};
-use crate::write::write_partition;
+use crate::manifest::Manifest;
+use crate::write::write_file;
 use crate::Result;
 use datafusion::arrow::record_batch::RecordBatch;
 use std::path::Path;
@@ -83,6 +84,16 @@ pub fn generate(root: &Path, scale: u32, mut progress: impl FnMut(u32, u32)) -> 
     let total = (SEASONS * scale) as u32;
     // Ids are dense, from one sequence per table, as the core's database hands them out.
     let (mut ticket_id, mut order_id) = (0i64, 0i64);
+    // One generation holds every file, committed at the end like a pipeline step.
+    let mut manifest = Manifest::empty().next();
+    let generation = manifest.generation;
+    let mut put = |table: Table, season: &str, batch: &RecordBatch| -> Result<()> {
+        if batch.num_rows() > 0 {
+            let f = write_file(root, table, season, generation, (0, 0), batch)?;
+            manifest.replace_partition(table, season, Some(f));
+        }
+        Ok(())
+    };
     for season_k in 0..SEASONS {
         let year = 2023 + season_k as i32;
         let season = format!("{}-{}", year, year + 1);
@@ -163,9 +174,9 @@ pub fn generate(root: &Path, scale: u32, mut progress: impl FnMut(u32, u32)) -> 
         }
         report.tickets += tickets.ticket_id.len() as u64;
         report.contacts += contacts.0.len() as u64;
-        write_partition(root, Table::DimShow, &season, &shows.batch()?)?;
-        write_partition(root, Table::DimPerformance, &season, &perfs.batch()?)?;
-        write_partition(root, Table::FactTicket, &season, &tickets.batch()?)?;
+        put(Table::DimShow, &season, &shows.batch()?)?;
+        put(Table::DimPerformance, &season, &perfs.batch()?)?;
+        put(Table::FactTicket, &season, &tickets.batch()?)?;
         if !contacts.0.is_empty() {
             let b = RecordBatch::try_new(
                 Table::DimContact.schema(),
@@ -182,9 +193,10 @@ pub fn generate(root: &Path, scale: u32, mut progress: impl FnMut(u32, u32)) -> 
                     times(contacts.1.into_iter()),
                 ],
             )?;
-            write_partition(root, Table::DimContact, &season, &b)?;
+            put(Table::DimContact, &season, &b)?;
         }
     }
+    manifest.commit(root, 0)?;
     progress(total, total);
     Ok(report)
 }
