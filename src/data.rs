@@ -21,6 +21,9 @@ pub enum PipelineCommand {
         /// Outbox rows per block (tests use small blocks to stop it at many points).
         #[arg(long, default_value_t = 5_000, hide = true)]
         batch: i64,
+        /// Files an events partition may have before they are merged (tests merge often).
+        #[arg(long, default_value_t = 64, hide = true)]
+        compact_after: usize,
     },
     /// How far behind the warehouse is, and the core's counts beside the warehouse's.
     Status {
@@ -43,15 +46,16 @@ pub enum SqlFormat {
     Json,
 }
 
-fn options(retention_hours: u64, batch: i64) -> Options {
+fn options(retention_hours: u64, batch: i64, compact_after: usize) -> Options {
     Options {
-        outbox_retention: Duration::from_secs(retention_hours * 3600),
+        outbox_retention: Duration::from_secs(retention_hours.saturating_mul(3600)),
         batch: batch.max(1),
+        compact_after: compact_after.max(2),
         ..Options::default()
     }
 }
 
-/// Opens the pipeline off the async threads (it replays the log).
+/// Opens the pipeline off the async threads (it settles the last step's files and catches up).
 pub async fn open_pipeline(data: &Path, options: Options) -> Result<Pipeline> {
     let data = data.to_path_buf();
     Ok(tokio::task::spawn_blocking(move || Pipeline::open(&data, options)).await??)
@@ -63,8 +67,9 @@ pub async fn pipeline(store: &Store, data: &Path, command: PipelineCommand) -> R
             follow,
             outbox_retention_hours,
             batch,
+            compact_after,
         } => {
-            let mut p = open_pipeline(data, options(outbox_retention_hours, batch)).await?;
+            let mut p = open_pipeline(data, options(outbox_retention_hours, batch, compact_after)).await?;
             if follow {
                 println!("Pipeline en continu (Ctrl-C pour arrêter)…");
                 p.follow(store, Duration::from_millis(500), async {
@@ -89,7 +94,7 @@ pub async fn pipeline(store: &Store, data: &Path, command: PipelineCommand) -> R
                     "Journal Avro : jusqu'à {} ({} événements, {} segments)",
                     s.logged_seq, s.logged_events, s.segments
                 );
-                println!("Entrepôt : jusqu'à {}", s.projected_seq);
+                println!("Entrepôt : jusqu'à {} (génération {})", s.projected_seq, s.generation);
                 println!("Retard : {} événements, {:.1} s", s.lag_events, s.lag_seconds);
                 println!("             base   entrepôt");
                 for (label, a, b) in [

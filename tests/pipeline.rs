@@ -3,6 +3,8 @@
 //! random one of its crash points (`PARTERRE_CRASH_AT`: between every two writes that
 //! matter, in the drain and in the projection). Then the warehouse must hold every event
 //! exactly once, equal a clean rebuild from the log, and count as many tickets as the core.
+//! All the while a reader queries in a loop: every query answers, from one generation, with
+//! no event twice and no more tickets than the core has.
 
 use parterre_core::{outbox, Store};
 use parterre_warehouse::Warehouse;
@@ -52,6 +54,73 @@ async fn one(w: &Warehouse, sql: &str) -> i64 {
     r.rows[0][0].as_i64().unwrap()
 }
 
+/// Events and tickets one query sees, checked for an event or a ticket counted twice and for
+/// events missing below the last.
+async fn snapshot(w: &Warehouse) -> (i64, i64) {
+    let r = w
+        .query(
+            "SELECT (SELECT count(*) FROM events) AS a, (SELECT count(DISTINCT seq) FROM events) AS b, \
+             (SELECT coalesce(max(seq), 0) FROM events) AS c, (SELECT count(*) FROM fact_ticket) AS d, \
+             (SELECT count(DISTINCT ticket_id) FROM fact_ticket) AS e",
+            Default::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("a query failed while the pipeline was killed: {e}"));
+    let v: Vec<i64> = r.rows[0].iter().map(|c| c.as_i64().unwrap()).collect();
+    assert_eq!(v[0], v[1], "an event counted twice: {v:?}");
+    assert_eq!(v[0], v[2], "events missing below the last one: {v:?}");
+    assert_eq!(v[3], v[4], "a ticket counted twice: {v:?}");
+    (v[0], v[3])
+}
+
+/// What the reader saw while the pipeline was being killed.
+#[derive(Debug, Default)]
+struct Seen {
+    queries: u64,
+    generations: std::collections::BTreeSet<u64>,
+    most_events: i64,
+}
+
+/// Queries the warehouse of `data` in a loop on a thread and runtime of its own until `stop`:
+/// a fresh `Warehouse` at every round, and one kept open for ten rounds, whose answers must
+/// not change while newer generations are committed and its files retired under it.
+fn reader(data: std::path::PathBuf, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<Seen> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let store = Store::open_data_dir(&data).await.unwrap();
+            let wh = data.join("warehouse");
+            let mut seen = Seen::default();
+            let mut pinned: Option<(Warehouse, (i64, i64))> = None;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let w = Warehouse::open(&wh)
+                    .await
+                    .unwrap_or_else(|e| panic!("the warehouse did not open while the pipeline was killed: {e}"));
+                seen.generations.insert(w.generation());
+                let (events, tickets) = snapshot(&w).await;
+                let core = outbox::counts(&store).await.unwrap().tickets;
+                assert!(tickets <= core, "the warehouse shows {tickets} tickets, the core {core}");
+                let last = outbox::last_seq(&store).await.unwrap();
+                assert!(events <= last, "the warehouse shows {events} events, the core {last}");
+                seen.most_events = seen.most_events.max(events);
+                seen.queries += 1;
+                match &pinned {
+                    Some((old, then)) if seen.queries % 10 != 0 => {
+                        assert_eq!(&snapshot(old).await, then, "an open warehouse changed its answer");
+                    }
+                    _ => pinned = Some((w, (events, tickets))),
+                }
+            }
+            store.close().await;
+            seen
+        })
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_points_the_pipeline_neither_loses_nor_duplicates() {
     let data = scratch("crash");
@@ -70,7 +139,9 @@ async fn killed_at_random_points_the_pipeline_neither_loses_nor_duplicates() {
     let mut dice = parterre_core::demo::sales::Dice::new(seed);
     let mut sold = 0u64;
     let mut kills = 0;
-    for round in 0..16 {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watching = reader(data.clone(), stop.clone());
+    for round in 0..24 {
         // Sales while no pipeline runs, then a pipeline killed while it works.
         let r = parterre_core::demo::sales::sell(&store, season.id, sold, 25, seed).await.unwrap();
         sold += 25;
@@ -78,7 +149,8 @@ async fn killed_at_random_points_the_pipeline_neither_loses_nor_duplicates() {
         let mut cmd = parterre(&data);
         // Blocks of varying size, so a replay after a crash cuts the events differently.
         let batch = (3 + dice.below(10)).to_string();
-        cmd.args(["pipeline", "run", "--batch", &batch]);
+        // Merges after a few files, so that runs are also killed while compacting.
+        cmd.args(["pipeline", "run", "--batch", &batch, "--compact-after", "3"]);
         let aborted = round % 2 == 1;
         if aborted {
             cmd.env("PARTERRE_CRASH_AT", (1 + dice.below(150)).to_string());
@@ -103,7 +175,18 @@ async fn killed_at_random_points_the_pipeline_neither_loses_nor_duplicates() {
         child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
         assert!(err.is_empty(), "round {round}: the pipeline failed on its own: {err}");
     }
-    println!("{kills} of 16 runs stopped midway");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let seen = watching.join().expect("the reader failed");
+    println!(
+        "{kills} of 24 runs stopped midway; {} queries over {} generations, up to {} events",
+        seen.queries,
+        seen.generations.len(),
+        seen.most_events
+    );
+    assert!(
+        seen.generations.len() > 5 && seen.queries > 20,
+        "the reader saw too little: {seen:?}"
+    );
     assert!(kills >= 6, "only {kills} runs stopped: the test did not interrupt the pipeline");
     let out = parterre(&data).args(["pipeline", "run"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
