@@ -3,7 +3,7 @@
 //! campaigns issue).
 
 use super::Channel;
-use crate::catalog::performances;
+use crate::catalog::{performances, prices};
 use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
 use crate::events::Event;
@@ -72,6 +72,21 @@ pub async fn join(store: &Store, actor: &Actor, performance_id: i64, input: &Wai
     }
     if !input.email.trim().is_empty() && !crate::contacts::email_ok(input.email.trim()) {
         e.add("email", "adresse électronique invalide");
+    }
+    for (field, value, max) in [
+        ("last_name", &input.last_name, 100),
+        ("first_name", &input.first_name, 100),
+        ("email", &input.email, 254),
+        ("phone", &input.phone, 40),
+    ] {
+        if value.chars().count() > max {
+            e.add(field, format!("{max} caractères au plus"));
+        }
+    }
+    if let Some(pc) = input.price_category_id {
+        if !prices::list_price_categories(store).await?.iter().any(|c| c.id == pc) {
+            e.add("price_category_id", "tarif inconnu");
+        }
     }
     let quantity = input.quantity.unwrap_or(1);
     if !(1..=20).contains(&quantity) {

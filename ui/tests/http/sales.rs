@@ -79,6 +79,38 @@ async fn every_sales_endpoint_needs_sales_sell() {
 }
 
 #[tokio::test]
+async fn waitlist_refuses_an_unknown_price_category_and_oversized_fields() {
+    for db in apps().await.into_iter().take(1) {
+        let app = TestApp::spawn(db).await;
+        let t = app.user_with("guichet", &["sales.sell", "catalog.read"]).await;
+        let tk = Some(t.as_str());
+        let url = "/api/v1/performances/1/waitlist";
+        let (s, body) = json_of(
+            call(
+                &app,
+                tk,
+                "POST",
+                url,
+                Some(json!({ "last_name": "Martin", "email": "m@x.fr", "price_category_id": 2031770984 })),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, 422, "{body}");
+        assert!(body.to_string().contains("tarif inconnu"), "{body}");
+        let long = "x".repeat(5000);
+        let (s, body) = json_of(call(&app, tk, "POST", url, Some(json!({ "last_name": long, "phone": long }))).await).await;
+        assert_eq!(s, 422, "{body}");
+        assert!(body.to_string().contains("caractères au plus"), "{body}");
+        let (s, list) = json_of(call(&app, tk, "GET", url, None).await).await;
+        assert_eq!((s, list.as_array().map(Vec::len)), (200, Some(0)), "nothing written: {list}");
+        let (s, _) = json_of(call(&app, tk, "POST", url, Some(json!({ "last_name": "Martin", "email": "m@x.fr" }))).await).await;
+        assert_eq!(s, 201);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn box_office_flow_end_to_end() {
     for db in apps().await {
         let app = TestApp::spawn(db).await;
