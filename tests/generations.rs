@@ -252,3 +252,38 @@ async fn a_damaged_file_or_manifest_stops_the_pipeline_named_and_queries_answer_
     store.close().await;
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warehouse_of_an_older_format_is_rebuilt_from_the_log_at_the_next_start() {
+    let data = scratch("oldformat");
+    let (store, _) = venue(&data, 15).await;
+    let mut p = Pipeline::open(&data, Options::default()).unwrap();
+    p.step(&store).await.unwrap();
+    drop(p);
+    let wh = data.join("warehouse");
+    let m = Manifest::latest(&wh).unwrap().unwrap();
+    // The manifest as the version before the coded columns wrote it.
+    let path = wh.join(MANIFEST_DIR).join(format!("{:012}.json", m.generation));
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    json["format"] = 1.into();
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    assert_eq!(
+        Warehouse::open(&wh).await.unwrap().generation(),
+        0,
+        "a reader does not guess at an older format"
+    );
+
+    let p = Pipeline::open(&data, Options::default()).expect("the start rebuilds");
+    assert!(p.manifest().generation > m.generation);
+    drop(p);
+    let w = Warehouse::open(&wh).await.unwrap();
+    let counts = outbox::counts(&store).await.unwrap();
+    assert_eq!(one(&w, "SELECT count(*) FROM fact_ticket").await, counts.tickets);
+    assert_eq!(
+        one(&w, "SELECT count(*) FROM fact_ticket WHERE channel_code IS NULL").await,
+        0,
+        "the rebuilt files have their codes"
+    );
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&data);
+}

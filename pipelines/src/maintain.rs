@@ -82,6 +82,7 @@ pub fn rebuild(data: &Path, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
     flush(&mut buffer, &mut next, &mut generation)?;
     progress(done, total);
     next.generation = generation;
+    state.finish()?;
     write_partitions(&root, &state, &mut next)?;
     if state.refs != Refs::default() {
         write_refs(&root, &state.refs, &mut next, generation)?;

@@ -114,6 +114,10 @@ pub(crate) fn write_refs(root: &Path, refs: &Refs, next: &mut Manifest, generati
     let bytes = serde_json::to_vec(refs).map_err(|e| io(&root.join(&rel), e))?;
     write_atomic(&root.join(&rel), &bytes)?;
     next.refs = Some(rel);
+    // The venue's labels of coded columns travel in the manifest, with the files they decode.
+    let categories = refs.price_categories.clone().into_iter().collect();
+    next.labels
+        .insert(parterre_warehouse::codes::Dim::PriceCategory.key().to_string(), categories);
     Ok(())
 }
 
@@ -161,8 +165,12 @@ impl Pipeline {
     /// Opens the pipeline of `data`: recovers the log, reads the warehouse's newest manifest
     /// (an unreadable one stops here, named), finishes or discards what a crash interrupted,
     /// and projects whatever the log holds past the manifest. A warehouse written before
-    /// the manifest existed is rebuilt from the log.
+    /// the manifest existed, or in an older format of it, is rebuilt from the log.
     pub fn open(data: &Path, options: Options) -> Result<Self> {
+        if parterre_warehouse::manifest::outdated(&warehouse_dir(data)) {
+            tracing::info!("entrepôt d'un format antérieur : reconstruction depuis le journal");
+            crate::maintain::rebuild(data, |_, _| {})?;
+        }
         let events = events_dir(data);
         let lock = lock(&events)?;
         let log = EventLog::open(&events)?;
@@ -262,6 +270,7 @@ impl Pipeline {
             for r in records {
                 state.apply(r)?;
             }
+            state.finish()?;
             for (season, rows) in &by_season {
                 let first = rows.first().map(|r| r.seq).unwrap_or(last);
                 let end = rows.last().map(|r| r.seq).unwrap_or(last);

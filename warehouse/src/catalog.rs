@@ -6,6 +6,8 @@ use std::sync::{Arc, OnceLock};
 
 /// Money columns: DECIMAL(12,2), euros.
 pub const MONEY: DataType = DataType::Decimal128(12, 2);
+/// Sums of money in rollups: DECIMAL(18,2).
+pub const SUM: DataType = DataType::Decimal128(18, 2);
 
 /// A table of the warehouse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,10 +26,16 @@ pub enum Table {
     FactPayment,
     /// One row per order, with its current status.
     FactOrder,
+    /// Rollup: tickets and revenue per performance × day of sale × channel × price family ×
+    /// status (recomputed with the season's tickets, in the same commit).
+    AggSales,
+    /// Rollup: each buyer's purchases in a season (tickets kept, amount, orders, formules,
+    /// first and last purchase, disciplines).
+    AggContactSeason,
 }
 
 /// Every table, in registration order.
-pub const TABLES: [Table; 7] = [
+pub const TABLES: [Table; 9] = [
     Table::Events,
     Table::DimShow,
     Table::DimPerformance,
@@ -35,6 +43,8 @@ pub const TABLES: [Table; 7] = [
     Table::FactTicket,
     Table::FactPayment,
     Table::FactOrder,
+    Table::AggSales,
+    Table::AggContactSeason,
 ];
 
 fn ts() -> DataType {
@@ -56,6 +66,8 @@ impl Table {
             Table::FactTicket => "fact_ticket",
             Table::FactPayment => "fact_payment",
             Table::FactOrder => "fact_order",
+            Table::AggSales => "agg_sales",
+            Table::AggContactSeason => "agg_contact_season",
         }
     }
 
@@ -70,6 +82,7 @@ impl Table {
             Table::FactTicket => &["buyer_id", "order_id"],
             Table::FactPayment => &["order_id"],
             Table::FactOrder => &["buyer_id"],
+            Table::AggContactSeason => &["contact_id"],
             Table::Events => &["event_id"],
             _ => &[],
         }
@@ -85,6 +98,8 @@ impl Table {
             Table::FactTicket => &["ticket_id", "order_id"],
             Table::FactPayment => &["payment_id", "order_id"],
             Table::FactOrder => &["order_id"],
+            Table::AggSales => &["performance_id"],
+            Table::AggContactSeason => &["contact_id"],
         }
     }
 
@@ -151,6 +166,7 @@ fn build(t: Table) -> Schema {
             f("seat_id", Int64, true),
             f("price_category_id", Int64, true),
             f("price_category", Utf8, true),
+            f("price_family", Utf8, false),
             f("formule_id", Int64, true),
             f("formule", Utf8, true),
             f("promo_code_id", Int64, true),
@@ -192,7 +208,36 @@ fn build(t: Table) -> Schema {
             f("confirmed_at", ts(), true),
             f("cancelled_at", ts(), true),
         ],
+        Table::AggSales => vec![
+            f("performance_id", Int64, false),
+            f("show_id", Int64, true),
+            f("day", DataType::Date32, false),
+            f("channel", Utf8, false),
+            f("price_family", Utf8, false),
+            f("status", Utf8, false),
+            f("tickets", Int64, false),
+            f("revenue_ttc", SUM, false),
+            f("revenue_ht", SUM, false),
+            f("vat_amount", SUM, false),
+        ],
+        Table::AggContactSeason => vec![
+            f("contact_id", Int64, false),
+            f("tickets", Int64, false),
+            f("amount_ttc", SUM, false),
+            f("orders", Int64, false),
+            f("formules", Int64, false),
+            f("performances", Int64, false),
+            f("first_purchase_at", ts(), false),
+            f("last_purchase_at", ts(), false),
+            f("disciplines", Utf8, false),
+        ],
     };
+    // The code of each coded column ends the schema, nullable as its text ([`crate::codes`]).
+    let mut fields = fields;
+    for c in t.coded() {
+        let nullable = fields.iter().find(|f| f.name() == c.column).is_none_or(|f| f.is_nullable());
+        fields.push(f(c.code_column, Int64, nullable));
+    }
     Schema::new(fields)
 }
 

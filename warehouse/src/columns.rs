@@ -2,7 +2,7 @@
 //! microseconds, and cents as DECIMAL(p,2). Shared by the projection and the benchmark's
 //! synthetic warehouses, so both write exactly the catalogue's types.
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Decimal128Array, Int64Array, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int64Array, StringArray, TimestampMicrosecondArray};
 use std::sync::Arc;
 
 /// Non-null integers.
@@ -24,6 +24,10 @@ pub fn opt_texts<'a>(v: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
 /// Flags.
 pub fn bools(v: impl Iterator<Item = bool>) -> ArrayRef {
     Arc::new(BooleanArray::from_iter(v.map(Some)))
+}
+/// Calendar days (days since 1970-01-01).
+pub fn days(v: impl Iterator<Item = i32>) -> ArrayRef {
+    Arc::new(Date32Array::from_iter_values(v))
 }
 /// UTC instants (µs since the epoch).
 pub fn times(v: impl Iterator<Item = i64>) -> ArrayRef {

@@ -17,10 +17,12 @@
 pub mod bench;
 pub mod bounded;
 pub mod catalog;
+pub mod codes;
 pub mod columns;
 pub mod limits;
 pub mod manifest;
 pub mod query;
+pub mod rewrite;
 pub mod store;
 pub mod write;
 

@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// Version of the manifest's format.
-pub const FORMAT: u32 = 1;
+/// 2: the coded columns and the venue's labels (`labels`). A warehouse of an older format is
+/// rebuilt from the log (`parterre pipeline rebuild`).
+pub const FORMAT: u32 = 2;
 /// Folder of the manifests, under the warehouse root.
 pub const MANIFEST_DIR: &str = "_manifest";
 /// Folder where superseded files wait out the grace period, under the warehouse root.
@@ -87,6 +89,10 @@ pub struct Manifest {
     pub refs: Option<String>,
     /// Live files per table name.
     pub tables: BTreeMap<String, TableFiles>,
+    /// The venue's own labels of coded columns, per label table (`price_category`): code →
+    /// label ([`crate::codes`]; the closed lists' codes are fixed in the code).
+    #[serde(default)]
+    pub labels: BTreeMap<String, BTreeMap<i64, String>>,
 }
 
 fn io(what: &Path, e: impl std::fmt::Display) -> WarehouseError {
@@ -125,9 +131,28 @@ fn parse(path: &Path) -> Result<Manifest> {
     let text = std::fs::read(path).map_err(|e| io(path, e))?;
     let m: Manifest = serde_json::from_slice(&text).map_err(|e| io(path, format!("manifeste illisible : {e}")))?;
     if m.format != FORMAT {
-        return Err(io(path, format!("format de manifeste {} inconnu (attendu {FORMAT})", m.format)));
+        return Err(io(
+            path,
+            format!(
+                "format de manifeste {} inconnu (attendu {FORMAT}) : reconstruisez l'entrepôt avec `parterre pipeline rebuild`",
+                m.format
+            ),
+        ));
     }
     Ok(m)
+}
+
+/// Is the newest manifest of a format older than [`FORMAT`] (a warehouse to rebuild)?
+pub fn outdated(root: &Path) -> bool {
+    #[derive(Deserialize)]
+    struct Head {
+        format: u32,
+    }
+    generations(root)
+        .first()
+        .and_then(|g| std::fs::read(manifest_path(root, *g)).ok())
+        .and_then(|b| serde_json::from_slice::<Head>(&b).ok())
+        .is_some_and(|h| h.format < FORMAT)
 }
 
 impl Manifest {

@@ -98,6 +98,26 @@ fn scan_schema(t: Table) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// A label table: `code`, `label` (as stored in the facts), `name` (in French, for the closed
+/// lists).
+fn label_table(dict: &crate::codes::Dictionary) -> Result<MemTable> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("code", DataType::Int64, false),
+        Field::new("label", DataType::Utf8View, false),
+        Field::new("name", DataType::Utf8View, true),
+    ]));
+    use datafusion::arrow::array::{Int64Array, StringViewArray};
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int64Array::from_iter_values(dict.entries.keys().copied())),
+            Arc::new(StringViewArray::from_iter_values(dict.entries.values().map(|(l, _)| l.as_str()))),
+            Arc::new(StringViewArray::from_iter(dict.entries.values().map(|(_, n)| n.as_deref()))),
+        ],
+    )?;
+    Ok(MemTable::try_new(schema, vec![vec![batch]])?)
+}
+
 impl Warehouse {
     /// The session settings every warehouse uses.
     pub fn config() -> SessionConfig {
@@ -142,6 +162,11 @@ impl Warehouse {
         }
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         crate::bounded::register(&ctx);
+        let dicts = crate::codes::dictionaries(&manifest.labels);
+        for (dim, dict) in &dicts {
+            ctx.register_table(dim.table_name(), Arc::new(label_table(dict)?))?;
+        }
+        ctx.add_analyzer_rule(Arc::new(crate::rewrite::CodedColumns::new(dicts)));
         for t in TABLES.into_iter().filter(|t| tables.contains(t)) {
             if manifest.table(t).is_empty() {
                 let empty = MemTable::try_new(table_schema(t), vec![vec![]])?;

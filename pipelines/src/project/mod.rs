@@ -10,7 +10,9 @@
 //! products, promo-code batches) is the reference data ([`Refs`]), a small file named by the
 //! manifest, read at each step and rewritten only when it changes.
 
+pub mod calendar;
 pub mod parts;
+pub mod rollups;
 mod rows;
 
 use parterre_core::events::Event;
@@ -38,6 +40,25 @@ fn ticket_status(issued_as: PlaceState) -> &'static str {
     match issued_as {
         PlaceState::Sold => TicketStatus::Valid.code(),
         other => other.code(),
+    }
+}
+
+/// A ticket's price family, from what sold it: an invitation; a formule, pass or
+/// card (the product's kind); else its price category (`school`, `pass_culture`, `full` or
+/// none, anything else reduced). Always a label of [`parterre_warehouse::codes::PRICE_FAMILY`].
+pub fn price_family(issued_as: PlaceState, product_kind: Option<&str>, price_category: Option<&str>) -> &'static str {
+    if issued_as == PlaceState::Invitation || price_category == Some("invitation") {
+        return "invitation";
+    }
+    match (product_kind, price_category) {
+        (Some("formule"), _) => "formule",
+        (Some("pass"), _) => "pass",
+        (Some("card"), _) => "card",
+        (Some(_), _) => "product",
+        (None, Some("school")) => "school",
+        (None, Some("pass_culture")) => "pass_culture",
+        (None, Some("full") | None) => "full",
+        (None, Some(_)) => "reduced",
     }
 }
 
@@ -141,7 +162,37 @@ impl<'a> State<'a> {
         dirty_of(&self.tickets, &mut out);
         dirty_of(&self.payments, &mut out);
         dirty_of(&self.orders, &mut out);
+        // The rollups of every season whose tickets changed, from the season's tickets.
+        for (season, p) in self.tickets.dirty() {
+            let seqs = p.seqs.unwrap_or_default();
+            let shows = self.shows.loaded.get(season);
+            out.push(Dirty {
+                table: Table::AggSales,
+                season: season.clone(),
+                seqs,
+                batch: Box::new(move || rollups::sales(&p.rows.values().collect::<Vec<_>>())),
+            });
+            out.push(Dirty {
+                table: Table::AggContactSeason,
+                season: season.clone(),
+                seqs,
+                batch: Box::new(move || {
+                    let shows = shows.map(|s| s.rows.iter().map(|(id, r)| (*id, r)).collect()).unwrap_or_default();
+                    rollups::contact_season(&p.rows.values().collect::<Vec<_>>(), &shows)
+                }),
+            });
+        }
         out
+    }
+
+    /// Reads what the rollups need besides the tickets (the shows of each season whose tickets
+    /// changed); call once the step's events are applied.
+    pub fn finish(&mut self) -> Res<()> {
+        let seasons: Vec<String> = self.tickets.dirty().map(|(s, _)| s.clone()).collect();
+        for s in seasons {
+            self.shows.load(&self.src, &s)?;
+        }
+        Ok(())
     }
 
     fn set_ref<V: PartialEq>(map: &mut BTreeMap<i64, V>, changed: &mut bool, id: i64, v: V) {
@@ -326,7 +377,10 @@ impl<'a> State<'a> {
                     Some(o) => (Some(o.number.clone()), Some(o.buyer_id)),
                     None => (None, None),
                 };
-                let formule = product_id.and_then(|p| self.refs.products.get(&p)).filter(|(k, _)| k == "formule");
+                let product = product_id.and_then(|p| self.refs.products.get(&p));
+                let formule = product.filter(|(k, _)| k == "formule");
+                let price_category = price_category_id.and_then(|p| self.refs.price_categories.get(&p).cloned());
+                let family = price_family(*state, product.map(|(k, _)| k.as_str()), price_category.as_deref());
                 let (ht, vat) = split_vat(Money::cents(*amount_cents), *vat_rate_bp);
                 let row = TicketRow {
                     ticket_id: *ticket_id,
@@ -339,7 +393,8 @@ impl<'a> State<'a> {
                     hall_id: perf.as_ref().map(|p| p.hall_id),
                     seat_id: *seat_id,
                     price_category_id: *price_category_id,
-                    price_category: price_category_id.and_then(|p| self.refs.price_categories.get(&p).cloned()),
+                    price_category,
+                    price_family: family.into(),
                     formule_id: formule.map(|_| product_id.unwrap_or_default()),
                     formule: formule.map(|(_, n)| n.clone()),
                     promo_code_id: *promo_code_id,
@@ -392,7 +447,7 @@ impl<'a> State<'a> {
                 new_ticket_id,
                 ..
             } => self.tickets.update(&src, seq, *old_ticket_id, |t| {
-                t.status = "exchanged".into();
+                t.status = rollups::EXCHANGED.into();
                 t.exchanged_at = Some(at);
                 t.exchanged_for = Some(*new_ticket_id);
             })?,
@@ -456,4 +511,65 @@ pub fn event_rows(records: &[EventRecord]) -> BTreeMap<String, Vec<&EventRecord>
         out.entry(season_of_time(&r.occurred_at)).or_default().push(r);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parterre_core::catalog::{Discipline, Tier, AUDIENCES};
+    use parterre_core::sales::Channel;
+    use parterre_warehouse::codes::Dim;
+
+    /// Every label the projection can write in a coded column has its code: a new variant of a
+    /// core list without one would stop the pipeline.
+    #[test]
+    fn every_label_the_projection_writes_has_a_code() {
+        for c in Channel::ALL {
+            assert!(Dim::Channel.code(c.code()).is_some(), "channel {}", c.code());
+        }
+        let statuses = TicketStatus::ALL
+            .iter()
+            .map(|s| s.code())
+            .chain(OrderStatus::ALL.iter().map(|s| s.code()))
+            .chain(PlaceState::ALL.iter().map(|p| ticket_status(*p)))
+            .chain([rollups::EXCHANGED]);
+        for s in statuses {
+            assert!(Dim::Status.code(s).is_some(), "status {s}");
+        }
+        for d in Discipline::ALL {
+            assert!(Dim::Discipline.code(d.code()).is_some(), "discipline {}", d.code());
+        }
+        for t in Tier::ALL {
+            assert!(Dim::Tier.code(t.code()).is_some(), "tier {}", t.code());
+        }
+        for (a, _) in AUDIENCES {
+            assert!(Dim::Audience.code(a).is_some(), "audience {a}");
+        }
+        let kinds = parterre_core::catalog::PRODUCT_KINDS.iter().map(|(k, _)| Some(*k)).chain([None]);
+        for kind in kinds {
+            for cat in [
+                None,
+                Some("full"),
+                Some("reduced"),
+                Some("school"),
+                Some("pass_culture"),
+                Some("invitation"),
+            ] {
+                for state in PlaceState::ALL {
+                    let f = price_family(*state, kind, cat);
+                    assert!(Dim::PriceFamily.code(f).is_some(), "price family {f}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn price_families_follow_what_sold_the_ticket() {
+        assert_eq!(price_family(PlaceState::Sold, None, Some("full")), "full");
+        assert_eq!(price_family(PlaceState::Sold, None, Some("under30")), "reduced");
+        assert_eq!(price_family(PlaceState::Sold, Some("formule"), Some("full")), "formule");
+        assert_eq!(price_family(PlaceState::Invitation, None, Some("full")), "invitation");
+        assert_eq!(price_family(PlaceState::Sold, None, Some("school")), "school");
+        assert_eq!(price_family(PlaceState::Option, None, None), "full");
+    }
 }

@@ -139,7 +139,7 @@ impl Row for ShowRow {
             bools(r.iter().map(|r| r.archived)),
             times(r.iter().map(|r| r.created_at)),
         ];
-        Ok(RecordBatch::try_new(Self::TABLE.schema(), cols)?)
+        parterre_warehouse::codes::with_codes(Self::TABLE, cols)
     }
 }
 
@@ -201,7 +201,7 @@ impl Row for PerformanceRow {
             ints(r.iter().map(|r| r.capacity)),
             bools(r.iter().map(|r| r.cancelled)),
         ];
-        Ok(RecordBatch::try_new(Self::TABLE.schema(), cols)?)
+        parterre_warehouse::codes::with_codes(Self::TABLE, cols)
     }
 }
 
@@ -246,7 +246,7 @@ impl Row for ContactRow {
             opt_texts(departments.iter().map(|d| d.as_deref())),
             times(r.iter().map(|r| r.created_at)),
         ];
-        Ok(RecordBatch::try_new(Self::TABLE.schema(), cols)?)
+        parterre_warehouse::codes::with_codes(Self::TABLE, cols)
     }
 }
 
@@ -264,6 +264,8 @@ pub struct TicketRow {
     pub seat_id: Option<i64>,
     pub price_category_id: Option<i64>,
     pub price_category: Option<String>,
+    /// Full, reduced, school, invitation, formule… ([`super::price_family`]).
+    pub price_family: String,
     pub formule_id: Option<i64>,
     pub formule: Option<String>,
     /// The promo code by id (its text is a secret), and its single-use batch if any.
@@ -302,9 +304,10 @@ impl Row for TicketRow {
             c.int("hall_id")?,
             c.int("seat_id")?,
         );
-        let (pc_id, pc, f_id, f) = (
+        let (pc_id, pc, family, f_id, f) = (
             c.int("price_category_id")?,
             c.text("price_category")?,
+            c.text("price_family")?,
             c.int("formule_id")?,
             c.text("formule")?,
         );
@@ -348,6 +351,7 @@ impl Row for TicketRow {
                 seat_id: oi(seat, i),
                 price_category_id: oi(pc_id, i),
                 price_category: os(pc, i),
+                price_family: family.value(i).to_string(),
                 formule_id: oi(f_id, i),
                 formule: os(f, i),
                 promo_code_id: oi(promo, i),
@@ -384,6 +388,7 @@ impl Row for TicketRow {
             opt_ints(r.iter().map(|r| r.seat_id)),
             opt_ints(r.iter().map(|r| r.price_category_id)),
             opt_texts(r.iter().map(|r| r.price_category.as_deref())),
+            texts(r.iter().map(|r| r.price_family.as_str())),
             opt_ints(r.iter().map(|r| r.formule_id)),
             opt_texts(r.iter().map(|r| r.formule.as_deref())),
             opt_ints(r.iter().map(|r| r.promo_code_id)),
@@ -403,7 +408,7 @@ impl Row for TicketRow {
             opt_times(r.iter().map(|r| r.exchanged_at)),
             opt_ints(r.iter().map(|r| r.exchanged_for)),
         ];
-        Ok(RecordBatch::try_new(Self::TABLE.schema(), cols)?)
+        parterre_warehouse::codes::with_codes(Self::TABLE, cols)
     }
 }
 
@@ -453,7 +458,7 @@ impl Row for PaymentRow {
             opt_ints(r.iter().map(|r| r.operator_id)),
             times(r.iter().map(|r| r.paid_at)),
         ];
-        Ok(RecordBatch::try_new(Self::TABLE.schema(), cols)?)
+        parterre_warehouse::codes::with_codes(Self::TABLE, cols)
     }
 }
 
@@ -523,7 +528,7 @@ impl Row for OrderRow {
             opt_times(r.iter().map(|r| r.confirmed_at)),
             opt_times(r.iter().map(|r| r.cancelled_at)),
         ];
-        Ok(RecordBatch::try_new(Self::TABLE.schema(), cols)?)
+        parterre_warehouse::codes::with_codes(Self::TABLE, cols)
     }
 }
 
@@ -581,11 +586,12 @@ mod tests {
             seat_id: Some(44),
             price_category_id: Some(5),
             price_category: Some("reduced".into()),
+            price_family: "reduced".into(),
             formule_id: None,
             formule: None,
             promo_code_id: Some(9),
             promo_batch: Some("noël".into()),
-            channel: "box_office".into(),
+            channel: "counter".into(),
             operator_id: None,
             buyer_id: Some(12),
             spectator_id: None,

@@ -34,6 +34,11 @@ const CATEGORIES: [(&str, u64, usize); 5] = [
     ("pass_culture", 5, 2),
 ];
 
+/// The id of a price category of [`CATEGORIES`] (its position, from 1).
+fn category_id(code: &str) -> i64 {
+    CATEGORIES.iter().position(|(c, _, _)| *c == code).map_or(0, |p| p as i64 + 1)
+}
+
 fn category(dice: &mut Dice) -> (&'static str, usize) {
     let mut r = dice.below(100);
     for (code, share, price) in CATEGORIES {
@@ -178,8 +183,8 @@ pub fn generate(root: &Path, scale: u32, mut progress: impl FnMut(u32, u32)) -> 
         put(Table::DimPerformance, &season, &perfs.batch()?)?;
         put(Table::FactTicket, &season, &tickets.batch()?)?;
         if !contacts.0.is_empty() {
-            let b = RecordBatch::try_new(
-                Table::DimContact.schema(),
+            let b = crate::codes::with_codes(
+                Table::DimContact,
                 vec![
                     ints(contacts.0.iter().copied()),
                     opt_texts(
@@ -196,6 +201,10 @@ pub fn generate(root: &Path, scale: u32, mut progress: impl FnMut(u32, u32)) -> 
             put(Table::DimContact, &season, &b)?;
         }
     }
+    manifest.labels.insert(
+        crate::codes::Dim::PriceCategory.key().to_string(),
+        CATEGORIES.iter().map(|(c, _, _)| (category_id(c), c.to_string())).collect(),
+    );
     manifest.commit(root, 0)?;
     progress(total, total);
     Ok(report)
@@ -222,8 +231,8 @@ impl ShowCols {
     }
     fn batch(&self) -> Result<RecordBatch> {
         let n = self.id.len();
-        Ok(RecordBatch::try_new(
-            Table::DimShow.schema(),
+        crate::codes::with_codes(
+            Table::DimShow,
             vec![
                 ints(self.id.iter().copied()),
                 texts(self.name.iter().map(String::as_str)),
@@ -235,7 +244,7 @@ impl ShowCols {
                 bools(std::iter::repeat_n(false, n)),
                 times(self.created.iter().copied()),
             ],
-        )?)
+        )
     }
 }
 
@@ -258,8 +267,8 @@ impl PerfCols {
     }
     fn batch(&self) -> Result<RecordBatch> {
         let n = self.id.len();
-        Ok(RecordBatch::try_new(
-            Table::DimPerformance.schema(),
+        crate::codes::with_codes(
+            Table::DimPerformance,
             vec![
                 ints(self.id.iter().copied()),
                 ints(self.show.iter().copied()),
@@ -271,7 +280,7 @@ impl PerfCols {
                 ints(self.capacity.iter().copied()),
                 bools(std::iter::repeat_n(false, n)),
             ],
-        )?)
+        )
     }
 }
 
@@ -313,8 +322,8 @@ impl TicketCols {
         };
         let numbers: Vec<String> = r.iter().map(|t| format!("B{:010}", t.ticket_id)).collect();
         let orders: Vec<String> = r.iter().map(|t| format!("C{:010}", t.order_id)).collect();
-        Ok(RecordBatch::try_new(
-            Table::FactTicket.schema(),
+        crate::codes::with_codes(
+            Table::FactTicket,
             vec![
                 ints(r.iter().map(|t| t.ticket_id)),
                 texts(numbers.iter().map(String::as_str)),
@@ -325,8 +334,14 @@ impl TicketCols {
                 opt_ints(r.iter().map(|t| Some(t.show_id))),
                 opt_ints(r.iter().map(|t| Some(t.hall_id))),
                 opt_ints(std::iter::repeat_n(None, n)),
-                opt_ints(std::iter::repeat_n(None, n)),
+                opt_ints(r.iter().map(|t| Some(category_id(t.price_category)))),
                 opt_texts(r.iter().map(|t| Some(t.price_category))),
+                texts(r.iter().map(|t| match (t.formule, t.price_category) {
+                    (Some(_), _) => "formule",
+                    (None, "full") => "full",
+                    (None, "pass_culture") => "pass_culture",
+                    _ => "reduced",
+                })),
                 opt_ints(r.iter().map(|t| t.formule.map(|_| 1))),
                 opt_texts(r.iter().map(|t| t.formule)),
                 opt_ints(std::iter::repeat_n(None, n)),
@@ -346,6 +361,6 @@ impl TicketCols {
                 opt_times(r.iter().map(|t| (t.status == "exchanged").then_some(t.issued_at + 86_400_000_000))),
                 opt_ints(std::iter::repeat_n(None, n)),
             ],
-        )?)
+        )
     }
 }

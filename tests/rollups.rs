@@ -1,0 +1,140 @@
+//! The rollups (`agg_sales`, `agg_contact_season`) equal the same aggregates computed by SQL
+//! from the facts, after sales, cancellations and exchanges projected step by step, and after
+//! a rebuild from the log (which gives the very same rows).
+
+use parterre_core::sales::after_sale::{self, ExchangeInput};
+use parterre_core::sales::TicketStatus;
+use parterre_core::{Actor, CoreError, Store};
+use parterre_pipelines::Pipeline;
+use parterre_warehouse::Warehouse;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn scratch(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let d = std::env::temp_dir().join(format!("parterre-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// agg_sales from fact_ticket, by SQL.
+const SALES_FROM_FACTS: &str =
+    "SELECT performance_id, show_id, CAST(to_local_time(issued_at AT TIME ZONE 'Europe/Paris') AS DATE) AS day, \
+     channel, price_family, status, count(*) AS tickets, sum(amount_ttc) AS ttc, sum(amount_ht) AS ht, sum(vat_amount) AS vat, season \
+     FROM fact_ticket GROUP BY 1, 2, 3, 4, 5, 6, season";
+const SALES_ROLLUP: &str = "SELECT performance_id, show_id, day, channel, price_family, status, tickets, \
+     CAST(revenue_ttc AS DECIMAL(38, 2)), CAST(revenue_ht AS DECIMAL(38, 2)), CAST(vat_amount AS DECIMAL(38, 2)), season FROM agg_sales";
+/// agg_contact_season from fact_ticket and dim_show, by SQL.
+const CONTACTS_FROM_FACTS: &str =
+    "SELECT t.buyer_id, count(*), sum(t.amount_ttc), count(DISTINCT t.order_id), count(DISTINCT t.formule_id), \
+     count(DISTINCT t.performance_id), min(t.issued_at), max(t.issued_at), \
+     coalesce(array_to_string(array_sort(array_agg(DISTINCT s.discipline)), ','), ''), t.season \
+     FROM fact_ticket t LEFT JOIN dim_show s ON s.show_id = t.show_id AND s.season = t.season \
+     WHERE t.status NOT IN ('cancelled', 'exchanged') AND t.buyer_id IS NOT NULL GROUP BY t.buyer_id, t.season";
+const CONTACTS_ROLLUP: &str = "SELECT contact_id, tickets, CAST(amount_ttc AS DECIMAL(38, 2)), orders, formules, performances, \
+     first_purchase_at, last_purchase_at, disciplines, season FROM agg_contact_season";
+
+async fn rows(w: &Warehouse, sql: &str) -> Vec<Vec<String>> {
+    let (_, b) = w.batches(sql, Duration::from_secs(60)).await.unwrap();
+    let mut r = parterre_warehouse::query::text_rows(&b).unwrap();
+    r.sort();
+    r
+}
+
+/// Every rollup equals its aggregate of the facts; returns the rollups' rows.
+async fn check(data: &Path, when: &str) -> Vec<Vec<Vec<String>>> {
+    let w = Warehouse::open(&data.join("warehouse")).await.unwrap();
+    let mut out = Vec::new();
+    for (rollup, facts) in [(SALES_ROLLUP, SALES_FROM_FACTS), (CONTACTS_ROLLUP, CONTACTS_FROM_FACTS)] {
+        let (r, f) = (rows(&w, rollup).await, rows(&w, facts).await);
+        assert!(!r.is_empty(), "{when}: {rollup} is empty");
+        assert_eq!(r.len(), f.len(), "{when}: row counts differ for {rollup}");
+        for (a, b) in r.iter().zip(&f) {
+            assert_eq!(a, b, "{when}: {rollup}");
+        }
+        out.push(r);
+    }
+    out
+}
+
+async fn one(w: &Warehouse, sql: &str) -> i64 {
+    w.query(sql, Default::default()).await.unwrap().rows[0][0].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollups_equal_the_facts_after_sales_cancellations_exchanges_and_a_rebuild() {
+    let data = scratch("rollups");
+    let store = Store::open_data_dir(&data).await.unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let demo = parterre_core::demo::load(&store, today).await.unwrap();
+    let season = parterre_core::catalog::seasons::find_season(&store, &demo.season)
+        .await
+        .unwrap()
+        .unwrap();
+    let first = parterre_core::demo::sales::sell(&store, season.id, 0, 80, 11).await.unwrap();
+    assert!(first.cancelled > 0, "the sample has cancellations");
+    let mut p = Pipeline::open(&data, Default::default()).unwrap();
+    p.step(&store).await.unwrap();
+    check(&data, "after the first sales").await;
+
+    // Cancel some orders, exchange tickets of others for another performance of their show,
+    // sell more, in small steps.
+    let a = Actor::system();
+    let perfs = parterre_core::catalog::performances::list_performances(&store, &Default::default())
+        .await
+        .unwrap();
+    let mut exchanged = 0;
+    for order_id in 1..=40i64 {
+        let Ok(order) = parterre_core::sales::orders::get_order(&store, order_id).await else {
+            continue;
+        };
+        let r = if order_id % 7 == 0 {
+            after_sale::cancel_order(&store, &a, order_id).await.map(|_| ())
+        } else {
+            let Some(t) = order.tickets.iter().find(|t| t.status == TicketStatus::Valid) else {
+                continue;
+            };
+            let from = perfs.iter().find(|p| p.id == t.performance_id).map(|p| p.show_id);
+            let Some(to) = perfs
+                .iter()
+                .find(|p| Some(p.show_id) == from && p.id != t.performance_id && !p.cancelled)
+            else {
+                continue;
+            };
+            let input = ExchangeInput {
+                ticket_id: t.id,
+                performance_id: to.id,
+                ..Default::default()
+            };
+            let r = after_sale::exchange(&store, &a, order_id, &input).await.map(|_| ());
+            exchanged += usize::from(r.is_ok());
+            r
+        };
+        match r {
+            Ok(()) | Err(CoreError::Conflict(_) | CoreError::Invalid(_)) => {}
+            Err(e) => panic!("order {order_id}: {e}"),
+        }
+        if order_id % 10 == 0 {
+            p.step(&store).await.unwrap();
+        }
+    }
+    assert!(exchanged > 0, "some tickets were exchanged");
+    parterre_core::demo::sales::sell(&store, season.id, 80, 30, 12).await.unwrap();
+    p.step(&store).await.unwrap();
+    let stepped = check(&data, "after cancellations, exchanges and more sales").await;
+    {
+        let w = Warehouse::open(&data.join("warehouse")).await.unwrap();
+        assert!(one(&w, "SELECT count(*) FROM agg_sales WHERE status = 'exchanged'").await > 0);
+        assert!(one(&w, "SELECT count(*) FROM agg_sales WHERE status = 'cancelled'").await > 0);
+    }
+    drop(p);
+
+    parterre_pipelines::pipeline::rebuild(&data, |_, _| {}).unwrap();
+    let rebuilt = check(&data, "after a rebuild").await;
+    assert_eq!(stepped, rebuilt, "a rebuild gives the same rollups as the steps");
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&data);
+}
