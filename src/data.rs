@@ -179,9 +179,10 @@ pub async fn sql(data: &Path, query: &str, format: SqlFormat, max_rows: usize, t
 }
 
 /// `parterre bench warehouse`: generates (unless `reuse`) a synthetic warehouse of `scale`
-/// venues in `dir`, times the query set and saves queries and timings there. `settings`
-/// (`KEY=VALUE`) change the session's DataFusion settings for this run.
-pub async fn bench_warehouse(dir: &Path, scale: u32, runs: usize, reuse: bool, settings: &[String]) -> Result<()> {
+/// venues in `dir` with its rollups, times both query sets alternately with DuckDB and Polars
+/// (run by the `engines` script; `None`: DataFusion alone) and saves queries and timings
+/// there. `settings` (`KEY=VALUE`) change the session's DataFusion settings for this run.
+pub async fn bench_warehouse(dir: &Path, scale: u32, runs: usize, reuse: bool, settings: &[String], engines: Option<&Path>) -> Result<()> {
     use parterre_warehouse::bench;
     let mut config = parterre_warehouse::Warehouse::config();
     for s in settings {
@@ -207,32 +208,90 @@ pub async fn bench_warehouse(dir: &Path, scale: u32, runs: usize, reuse: bool, s
         let r2 = root.clone();
         let t = std::time::Instant::now();
         let report = tokio::task::spawn_blocking(move || {
-            bench::synth::generate(&r2, scale, |done, total| {
+            let report = bench::synth::generate(&r2, scale, |done, total| {
                 b.set_length(total as u64);
                 b.set_position(done as u64);
-            })
+            })?;
+            // The rollups, by the pipeline's own code, as a second generation.
+            parterre_pipelines::maintain::write_rollups(&r2).map_err(|e| parterre_warehouse::WarehouseError::Io(e.to_string()))?;
+            Ok::<_, parterre_warehouse::WarehouseError>(report)
         })
         .await??;
         bar.finish_and_clear();
         println!(
-            "Entrepôt synthétique, échelle {scale} : {} billets, {} contacts, écrit en {:.1} s dans {}",
+            "Entrepôt synthétique, échelle {scale} : {} billets, {} contacts, écrit avec ses agrégats en {:.1} s dans {}",
             report.tickets,
             report.contacts,
             t.elapsed().as_secs_f64(),
             root.display()
         );
     }
-    let timings = bench::run(&root, runs, config).await?;
-    bench::save(&root, &timings)?;
-    println!("{:<36} {:>10} {:>10} {:>6}", "requête", "meilleur", "médiane", "lignes");
-    for t in &timings {
-        println!("{:<36} {:>7.1} ms {:>7.1} ms {:>6}", t.name, t.best_ms, t.median_ms, t.rows);
-    }
+    let others = match engines {
+        None => None,
+        Some(script) => match bench::engines::Engines::start(script, &root) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                println!("DuckDB et Polars indisponibles ({e}) : DataFusion seul.");
+                None
+            }
+        },
+    };
+    println!("Chaque requête : {runs} exécutions par moteur, en alternance, médiane en ms.");
+    let report = bench::run(&root, runs, config, others).await?;
+    bench::save(&root, &report)?;
+    let ms = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
+    let ratio = |a: f64, b: Option<f64>| b.map_or("—".to_string(), |b| format!("{:.2}", a / b));
+    println!("\nMême SQL, même fichiers :");
     println!(
-        "Requêtes et temps enregistrés dans {} ; comparaison : python3 benches/compare.py {}",
-        root.display(),
-        root.display()
+        "{:<36} {:>11} {:>9} {:>6} {:>9} {:>6} {:>7}",
+        "requête", "DataFusion", "DuckDB", "DF/DD", "Polars", "DF/PL", "lignes"
     );
+    for t in &report.same_sql {
+        println!(
+            "{:<36} {:>11.1} {:>9} {:>6} {:>9} {:>6} {:>7}{}{}",
+            t.name,
+            t.datafusion_ms,
+            ms(t.duckdb_ms),
+            ratio(t.datafusion_ms, t.duckdb_ms),
+            ms(t.polars_ms),
+            ratio(t.datafusion_ms, t.polars_ms),
+            t.rows,
+            if t.same_answer == Some(false) {
+                "  RÉPONSES DIFFÉRENTES"
+            } else {
+                ""
+            },
+            t.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default(),
+        );
+    }
+    println!("\nTableaux de bord : agrégats (DataFusion) contre faits bruts (DuckDB) :");
+    println!(
+        "{:<36} {:>11} {:>9} {:>8} {:>9}",
+        "question", "agrégats", "DuckDB", "gain", "réponse"
+    );
+    for t in &report.dashboards {
+        println!(
+            "{:<36} {:>11.1} {:>9} {:>8} {:>9}",
+            t.name,
+            t.datafusion_ms,
+            ms(t.duckdb_ms),
+            t.duckdb_ms.map_or("—".to_string(), |d| format!("×{:.1}", d / t.datafusion_ms)),
+            match t.same_answer {
+                Some(true) => "égale",
+                Some(false) => "DIFFÉRENTE",
+                None => "—",
+            },
+        );
+    }
+    println!("\nRequêtes et résultats enregistrés dans {}", root.display());
+    if report
+        .same_sql
+        .iter()
+        .chain(&report.dashboards)
+        .any(|t| t.same_answer == Some(false))
+    {
+        anyhow::bail!("des réponses diffèrent entre DataFusion et DuckDB");
+    }
     Ok(())
 }
 

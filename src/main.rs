@@ -9,6 +9,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 mod bench;
+mod bench_history;
 mod data;
 
 /// Parterre: box office, audience CRM and analytics warehouse for performing-arts venues.
@@ -148,6 +149,19 @@ enum BenchCommand {
         /// `datafusion.execution.parquet.pushdown_filters=false`); repeatable.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         settings: Vec<String>,
+        /// The script that runs DuckDB and Polars beside DataFusion.
+        #[arg(long, default_value = "benches/engines.py")]
+        engines: PathBuf,
+        /// DataFusion alone (no DuckDB, no Polars).
+        #[arg(long)]
+        no_engines: bool,
+        /// Also time a pipeline step and `serve`'s start with these many seasons of demo
+        /// history (e.g. `1,3,10`).
+        #[arg(long, value_delimiter = ',')]
+        history: Vec<u32>,
+        /// Tickets per season of that history.
+        #[arg(long, default_value_t = 60_000)]
+        tickets_per_season: usize,
     },
 }
 
@@ -322,10 +336,18 @@ async fn run(cli: Cli) -> Result<()> {
                 runs,
                 reuse,
                 settings,
+                engines,
+                no_engines,
+                history,
+                tickets_per_season,
             },
     } = &cli.command
     {
-        return data::bench_warehouse(dir, *scale, *runs, *reuse, settings).await;
+        data::bench_warehouse(dir, *scale, *runs, *reuse, settings, (!no_engines).then_some(engines.as_path())).await?;
+        if !history.is_empty() {
+            bench_history::run(dir, history, *tickets_per_season, *runs).await?;
+        }
+        return Ok(());
     }
     if let Command::Sql {
         query,

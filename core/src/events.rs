@@ -16,7 +16,8 @@ use crate::store::Actor;
 use serde::{Deserialize, Serialize};
 
 /// Version of the event schema, bumped when a variant or an optional field is added.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: `TicketIssued.family` and `TicketIssued.spectator_named`.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// A fact that happened in the core.
 ///
@@ -209,6 +210,13 @@ pub enum Event {
         vat_rate_bp: i64,
         channel: crate::sales::Channel,
         state: crate::seating::PlaceState,
+        /// The quota family the place came from (`None`: general sale). Added in schema version 4.
+        #[serde(default)]
+        family: Option<String>,
+        /// Whether a spectator other than the buyer was named on the ticket (the name stays in
+        /// the core); `None` in events older than schema version 4, which did not say.
+        #[serde(default)]
+        spectator_named: Option<bool>,
     },
     ProductSold {
         order_id: i64,

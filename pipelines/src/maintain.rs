@@ -1,5 +1,6 @@
 //! Whole-warehouse operations, each committed as one generation like a step: the rebuild
-//! from the log alone, and the purge of given rows (GDPR erasure calls it).
+//! from the log alone, the purge of given rows (GDPR erasure calls it), and the rollups of a
+//! warehouse written without a pipeline (the benchmark's).
 //!
 //! Both run under the pipeline's lock. A crash during either leaves the generation before
 //! readable; the files it had written are deleted at the next start.
@@ -244,4 +245,32 @@ fn purge_history(root: &Path, table: Table, column: &str, ids: &HashSet<i64>) ->
         }
     }
     Ok(gone)
+}
+
+/// Recomputes every rollup of the warehouse at `root` from its facts, as one new generation.
+/// For a warehouse written without a pipeline (the benchmark's synthetic one); a running
+/// pipeline keeps its rollups current by itself.
+pub fn write_rollups(root: &Path) -> Result<u64> {
+    let current = Manifest::latest(root)?.ok_or_else(|| PipelineError::Io(format!("{} : aucune génération", root.display())))?;
+    let mut next = current.next();
+    let generation = next.generation;
+    let seasons: std::collections::BTreeSet<String> = [Table::FactTicket, Table::DimPerformance]
+        .into_iter()
+        .flat_map(|t| current.table(t).iter().map(|f| f.season.clone()))
+        .collect();
+    let mut state = State::new(
+        Source {
+            root,
+            manifest: Some(&current),
+        },
+        Refs::default(),
+    );
+    state.load_for_rollups(&seasons)?;
+    let mut retired = Vec::new();
+    for d in state.rollups(&seasons) {
+        write_dirty(root, Some(&current), &mut next, generation, &d, &mut retired)?;
+    }
+    next.commit(root, current.last_seq)?;
+    parterre_warehouse::manifest::retire(root, &retired)?;
+    Ok(generation)
 }

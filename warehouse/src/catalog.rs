@@ -26,16 +26,31 @@ pub enum Table {
     FactPayment,
     /// One row per order, with its current status.
     FactOrder,
+    /// One row per cart: created, converted into an order, or abandoned (expired).
+    FactCart,
+    /// One row per waiting-list entry.
+    FactWaitlist,
+    /// One row per performance × quota family: the places on offer.
+    FactCapacity,
+    /// One row per day of each season: weekday, weekend, public holiday, school holiday (zone C),
+    /// days to the season's opening (its first sale).
+    DimDate,
     /// Rollup: tickets and revenue per performance × day of sale × channel × price family ×
     /// status (recomputed with the season's tickets, in the same commit).
     AggSales,
+    /// Rollup: tickets and revenue per day of sale × channel × price family × status, for the
+    /// whole season (what the season dashboards read).
+    AggSalesDay,
+    /// Rollup: the state of each performance's places per quota family (capacity, quota,
+    /// sold, options, invitations, blocked).
+    AggCapacity,
     /// Rollup: each buyer's purchases in a season (tickets kept, amount, orders, formules,
     /// first and last purchase, disciplines).
     AggContactSeason,
 }
 
 /// Every table, in registration order.
-pub const TABLES: [Table; 9] = [
+pub const TABLES: [Table; 15] = [
     Table::Events,
     Table::DimShow,
     Table::DimPerformance,
@@ -43,7 +58,13 @@ pub const TABLES: [Table; 9] = [
     Table::FactTicket,
     Table::FactPayment,
     Table::FactOrder,
+    Table::FactCart,
+    Table::FactWaitlist,
+    Table::FactCapacity,
+    Table::DimDate,
     Table::AggSales,
+    Table::AggSalesDay,
+    Table::AggCapacity,
     Table::AggContactSeason,
 ];
 
@@ -66,7 +87,13 @@ impl Table {
             Table::FactTicket => "fact_ticket",
             Table::FactPayment => "fact_payment",
             Table::FactOrder => "fact_order",
+            Table::FactCart => "fact_cart",
+            Table::FactWaitlist => "fact_waitlist",
+            Table::FactCapacity => "fact_capacity",
+            Table::DimDate => "dim_date",
             Table::AggSales => "agg_sales",
+            Table::AggSalesDay => "agg_sales_day",
+            Table::AggCapacity => "agg_capacity",
             Table::AggContactSeason => "agg_contact_season",
         }
     }
@@ -98,7 +125,10 @@ impl Table {
             Table::FactTicket => &["ticket_id", "order_id"],
             Table::FactPayment => &["payment_id", "order_id"],
             Table::FactOrder => &["order_id"],
-            Table::AggSales => &["performance_id"],
+            Table::FactCart => &["cart_id"],
+            Table::FactWaitlist => &["entry_id"],
+            Table::AggSales | Table::AggCapacity | Table::FactCapacity => &["performance_id"],
+            Table::AggSalesDay | Table::DimDate => &[],
             Table::AggContactSeason => &["contact_id"],
         }
     }
@@ -146,6 +176,8 @@ fn build(t: Table) -> Schema {
             f("starts_at", ts(), false),
             f("capacity", Int64, false),
             f("cancelled", Boolean, false),
+            f("quota_places", Int64, false),
+            f("quotas", Utf8, false),
         ],
         Table::DimContact => vec![
             f("contact_id", Int64, false),
@@ -171,6 +203,7 @@ fn build(t: Table) -> Schema {
             f("formule", Utf8, true),
             f("promo_code_id", Int64, true),
             f("promo_batch", Utf8, true),
+            f("quota_family", Utf8, true),
             f("channel", Utf8, false),
             f("operator_id", Int64, true),
             f("buyer_id", Int64, true),
@@ -219,6 +252,66 @@ fn build(t: Table) -> Schema {
             f("revenue_ttc", SUM, false),
             f("revenue_ht", SUM, false),
             f("vat_amount", SUM, false),
+        ],
+        Table::FactCart => vec![
+            f("cart_id", Int64, false),
+            f("channel", Utf8, false),
+            f("created_at", ts(), false),
+            f("places_held", Int64, false),
+            f("first_performance_id", Int64, true),
+            f("items_removed", Int64, false),
+            f("status", Utf8, false),
+            f("expired_at", ts(), true),
+            f("ordered_at", ts(), true),
+            f("order_id", Int64, true),
+            f("buyer_id", Int64, true),
+            f("last_seq", Int64, false),
+        ],
+        Table::FactWaitlist => vec![
+            f("entry_id", Int64, false),
+            f("performance_id", Int64, false),
+            f("show_id", Int64, true),
+            f("quantity", Int64, false),
+            f("joined_at", ts(), false),
+            f("notified_at", ts(), true),
+        ],
+        Table::FactCapacity => vec![
+            f("performance_id", Int64, false),
+            f("show_id", Int64, false),
+            f("starts_at", ts(), false),
+            f("family", Utf8, false),
+            f("places", Int64, false),
+        ],
+        Table::DimDate => vec![
+            f("date", DataType::Date32, false),
+            f("weekday", Utf8, false),
+            f("iso_weekday", Int64, false),
+            f("weekend", Boolean, false),
+            f("public_holiday", Utf8, true),
+            f("school_holiday_zone_c", Utf8, true),
+            f("school_calendar_known", Boolean, false),
+            f("days_to_opening", Int64, true),
+        ],
+        Table::AggSalesDay => vec![
+            f("day", DataType::Date32, false),
+            f("channel", Utf8, false),
+            f("price_family", Utf8, false),
+            f("status", Utf8, false),
+            f("tickets", Int64, false),
+            f("revenue_ttc", SUM, false),
+            f("revenue_ht", SUM, false),
+            f("vat_amount", SUM, false),
+        ],
+        Table::AggCapacity => vec![
+            f("performance_id", Int64, false),
+            f("show_id", Int64, false),
+            f("family", Utf8, false),
+            f("capacity", Int64, false),
+            f("quota", Int64, false),
+            f("sold", Int64, false),
+            f("options", Int64, false),
+            f("invitations", Int64, false),
+            f("blocked", Int64, false),
         ],
         Table::AggContactSeason => vec![
             f("contact_id", Int64, false),

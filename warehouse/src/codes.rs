@@ -23,7 +23,7 @@ pub type Labels = &'static [(&'static str, &'static str)];
 
 /// Sale channels.
 pub const CHANNEL: Labels = &[("counter", "Guichet"), ("phone", "Téléphone"), ("web", "Web")];
-/// Statuses of tickets and orders (one list for both: `cancelled` is one code).
+/// Statuses of tickets, orders and carts (one list for all: `cancelled` is one code).
 pub const STATUS: Labels = &[
     ("valid", "Valide"),
     ("option", "Option"),
@@ -36,6 +36,9 @@ pub const STATUS: Labels = &[
     ("blocked", "Bloqué"),
     ("available", "Disponible"),
     ("sold", "Vendu"),
+    ("open", "Ouvert"),
+    ("ordered", "Commandé"),
+    ("expired", "Expiré"),
 ];
 /// Price families (R-11.4: formules, Pass Culture, cards, reduced, school…).
 pub const PRICE_FAMILY: Labels = &[
@@ -191,9 +194,9 @@ impl Table {
         ];
         match self {
             Table::FactTicket => TICKET,
-            Table::FactOrder => ORDER,
+            Table::FactOrder | Table::FactCart => ORDER,
             Table::DimShow => SHOW,
-            Table::AggSales => SALES,
+            Table::AggSales | Table::AggSalesDay => SALES,
             _ => &[],
         }
     }

@@ -131,7 +131,7 @@ impl CodedColumns {
             match coded.get(i).copied().flatten().and_then(|d| self.dicts.get(&d)) {
                 Some(dict) => {
                     let (oq, of) = a.schema.qualified_field(i);
-                    exprs.push(label(col, dict).alias_qualified(oq.cloned(), of.name()));
+                    exprs.push(label(col, dict, of.data_type()).alias_qualified(oq.cloned(), of.name()));
                 }
                 None => exprs.push(col),
             }
@@ -245,9 +245,19 @@ fn int(v: i64) -> Expr {
     Expr::Literal(ScalarValue::Int64(Some(v)), None)
 }
 
-/// `CASE code WHEN 1 THEN 'counter' … END`, as the text type tables are read with.
-fn label(code: Expr, dict: &Dictionary) -> Expr {
-    let text = |s: Option<String>| Box::new(Expr::Literal(ScalarValue::Utf8View(s), None));
+/// `CASE code WHEN 1 THEN 'counter' … END`, in the text type of the column it stands for.
+fn label(code: Expr, dict: &Dictionary, as_type: &datafusion::arrow::datatypes::DataType) -> Expr {
+    use datafusion::arrow::datatypes::DataType;
+    let text = |s: Option<String>| {
+        Box::new(Expr::Literal(
+            match as_type {
+                DataType::Utf8 => ScalarValue::Utf8(s),
+                DataType::LargeUtf8 => ScalarValue::LargeUtf8(s),
+                _ => ScalarValue::Utf8View(s),
+            },
+            None,
+        ))
+    };
     Expr::Case(Case {
         expr: Some(Box::new(code)),
         when_then_expr: dict
@@ -269,6 +279,10 @@ mod tests {
 
     /// A session with six tickets: two channels, a NULL price category, and the rule.
     async fn session() -> SessionContext {
+        session_with(true).await
+    }
+
+    async fn session_with(rule: bool) -> SessionContext {
         let t = Table::FactTicket;
         let s = t.schema();
         let mut cols = filler(t, 6);
@@ -306,7 +320,9 @@ mod tests {
             [(1, "full".to_string()), (2, "reduced".to_string())].into(),
         )]
         .into();
-        ctx.add_analyzer_rule(Arc::new(CodedColumns::new(dictionaries(&labels))));
+        if rule {
+            ctx.add_analyzer_rule(Arc::new(CodedColumns::new(dictionaries(&labels))));
+        }
         ctx
     }
 
@@ -360,5 +376,51 @@ mod tests {
             rows(&ctx, "SELECT count(*) n FROM fact_ticket WHERE price_category <> 'fax'").await[3],
             "| 4 |"
         );
+    }
+
+    /// Queries of every shape the rule meets or must leave alone answer exactly as without it
+    /// (sorted rows, column names and types).
+    #[tokio::test]
+    async fn odd_queries_answer_as_without_the_rule() {
+        let (with, without) = (session_with(true).await, session_with(false).await);
+        for sql in [
+            "SELECT channel, count(*) FROM fact_ticket GROUP BY ROLLUP(channel)",
+            "SELECT DISTINCT channel FROM fact_ticket",
+            "SELECT channel, row_number() OVER (PARTITION BY channel ORDER BY ticket_id) FROM fact_ticket",
+            "SELECT channel FROM fact_ticket UNION SELECT status FROM fact_ticket",
+            "SELECT (SELECT count(*) FROM fact_ticket f2 WHERE f2.channel = f.channel) AS n FROM fact_ticket f",
+            "SELECT channel, count(*) FROM (SELECT upper(channel) AS channel FROM fact_ticket) GROUP BY channel",
+            "WITH x AS (SELECT channel AS c, status FROM fact_ticket) SELECT c, count(*) FROM x WHERE status = 'valid' GROUP BY c",
+            "SELECT a.channel, b.status, count(*) FROM fact_ticket a JOIN fact_ticket b ON a.ticket_id = b.ticket_id GROUP BY a.channel, b.status",
+            "SELECT a.channel, count(*) FROM fact_ticket a LEFT JOIN fact_ticket b ON a.ticket_id = b.ticket_id + 100 GROUP BY a.channel",
+            "SELECT channel, count(*) FROM fact_ticket WHERE channel IN (SELECT channel FROM fact_ticket WHERE status = 'valid') GROUP BY channel",
+            "SELECT channel, status, count(*) FROM fact_ticket GROUP BY channel, status HAVING count(*) > 0",
+            "SELECT channel, count(*) FROM fact_ticket GROUP BY channel ORDER BY count(*) DESC, channel LIMIT 1",
+            "SELECT channel || '-' || status AS k, count(*) FROM fact_ticket GROUP BY k",
+            "SELECT count(*) FROM fact_ticket WHERE NOT (channel = 'web')",
+            "SELECT count(*) FROM fact_ticket WHERE channel = NULL",
+            "SELECT count(*) FROM fact_ticket WHERE channel = price_category",
+            "SELECT count(*) FROM fact_ticket WHERE 'web' <> channel AND status NOT IN ('valid')",
+            "SELECT channel, count(DISTINCT status), max(status) FROM fact_ticket GROUP BY 1",
+            "SELECT channel AS c, count(*) FROM fact_ticket GROUP BY channel ORDER BY c",
+            "SELECT t.price_category, sum(t.amount_ttc) FROM (SELECT * FROM fact_ticket WHERE channel = 'web') t GROUP BY t.price_category",
+            "SELECT * FROM (SELECT channel, count(*) AS n FROM fact_ticket GROUP BY channel) WHERE channel = 'web'",
+        ] {
+            let run = |ctx: &SessionContext| {
+                let ctx = ctx.clone();
+                async move {
+                    let df = ctx.sql(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                    let b = df.collect().await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                    let schema: Vec<String> = b
+                        .first()
+                        .map(|b| b.schema().fields().iter().map(|f| format!("{} {}", f.name(), f.data_type())).collect())
+                        .unwrap_or_default();
+                    let mut rows = crate::query::text_rows(&b).unwrap();
+                    rows.sort();
+                    (schema, rows)
+                }
+            };
+            assert_eq!(run(&with).await, run(&without).await, "{sql}");
+        }
     }
 }

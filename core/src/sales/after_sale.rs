@@ -434,6 +434,8 @@ pub async fn exchange_keyed(
             vat_rate_bp: vat,
             channel: order.channel,
             state: PlaceState::Sold,
+            family: None,
+            spectator_named: Some(!old.spectator.trim().is_empty()),
         }),
     )
     .await?;

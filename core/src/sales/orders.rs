@@ -474,6 +474,8 @@ async fn issue_tickets(tx: &mut WriteTx, items: &[&super::CartItem], c: IssueCon
                 vat_rate_bp: item.vat_rate_bp,
                 channel: c.channel,
                 state,
+                family: Some(item.family.clone()).filter(|f| !f.is_empty()),
+                spectator_named: Some(!item.spectator.trim().is_empty()),
             }),
         )
         .await?;

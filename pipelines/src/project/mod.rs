@@ -14,6 +14,7 @@ pub mod calendar;
 pub mod parts;
 pub mod rollups;
 mod rows;
+pub mod wants;
 
 use parterre_core::events::Event;
 use parterre_core::payments::split_vat;
@@ -25,7 +26,7 @@ use parterre_warehouse::catalog::Table;
 use parts::{Parts, Source};
 pub use rows::{event_batch, ContactRow, OrderRow, PaymentRow, PerformanceRow, Row, ShowRow, TicketRow};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::log::EventRecord;
 
@@ -106,6 +107,8 @@ pub struct State<'a> {
     pub(crate) tickets: Parts<TicketRow>,
     pub(crate) payments: Parts<PaymentRow>,
     pub(crate) orders: Parts<OrderRow>,
+    pub(crate) carts: Parts<wants::CartRow>,
+    pub(crate) waitlist: Parts<wants::WaitlistRow>,
     /// Last seq applied.
     pub last_seq: i64,
 }
@@ -120,7 +123,7 @@ pub struct Dirty<'s> {
     /// Seqs of this step's events that changed it.
     pub seqs: (i64, i64),
     /// Builds the batch.
-    pub batch: Box<dyn Fn() -> parterre_warehouse::Result<RecordBatch> + Send + Sync + 's>,
+    pub batch: Batcher<'s>,
 }
 
 fn dirty_of<'s, R: Row>(parts: &'s Parts<R>, out: &mut Vec<Dirty<'s>>) {
@@ -135,6 +138,7 @@ fn dirty_of<'s, R: Row>(parts: &'s Parts<R>, out: &mut Vec<Dirty<'s>>) {
 }
 
 type Res<T> = parterre_warehouse::Result<T>;
+type Batcher<'s> = Box<dyn Fn() -> Res<RecordBatch> + Send + Sync + 's>;
 
 impl<'a> State<'a> {
     /// An empty working set over `src`, with the reference data `refs`.
@@ -149,12 +153,14 @@ impl<'a> State<'a> {
             tickets: Parts::default(),
             payments: Parts::default(),
             orders: Parts::default(),
+            carts: Parts::default(),
+            waitlist: Parts::default(),
             last_seq: 0,
         }
     }
 
     /// The partitions changed, ready to be written.
-    pub fn dirty(&self) -> Vec<Dirty<'_>> {
+    pub fn dirty<'s>(&'s self) -> Vec<Dirty<'s>> {
         let mut out = Vec::new();
         dirty_of(&self.shows, &mut out);
         dirty_of(&self.performances, &mut out);
@@ -162,35 +168,82 @@ impl<'a> State<'a> {
         dirty_of(&self.tickets, &mut out);
         dirty_of(&self.payments, &mut out);
         dirty_of(&self.orders, &mut out);
-        // The rollups of every season whose tickets changed, from the season's tickets.
-        for (season, p) in self.tickets.dirty() {
-            let seqs = p.seqs.unwrap_or_default();
+        dirty_of(&self.carts, &mut out);
+        dirty_of(&self.waitlist, &mut out);
+        // The rollups of every season whose tickets or performances changed, from the
+        // season's whole partitions (read by `finish`).
+        out.extend(self.rollups(&self.rollup_seasons()));
+        out
+    }
+
+    /// Reads what the rollups of each season whose tickets or performances changed need (its
+    /// shows, performances and tickets); call once the step's events are applied.
+    pub fn finish(&mut self) -> Res<()> {
+        self.load_for_rollups(&self.rollup_seasons())
+    }
+    /// The seasons whose rollups this step rewrites: those whose tickets or performances changed.
+    fn rollup_seasons(&self) -> BTreeSet<String> {
+        self.tickets
+            .dirty()
+            .map(|(s, _)| s.clone())
+            .chain(self.performances.dirty().map(|(s, _)| s.clone()))
+            .collect()
+    }
+
+    /// The rollups of `seasons`, from their loaded partitions ([`Self::load_for_rollups`]).
+    pub fn rollups<'s>(&'s self, seasons: &BTreeSet<String>) -> Vec<Dirty<'s>> {
+        let mut out = Vec::new();
+        for season in seasons {
+            let tickets = self.tickets.loaded.get(season);
+            let perfs = self.performances.loaded.get(season);
             let shows = self.shows.loaded.get(season);
-            out.push(Dirty {
-                table: Table::AggSales,
-                season: season.clone(),
-                seqs,
-                batch: Box::new(move || rollups::sales(&p.rows.values().collect::<Vec<_>>())),
-            });
-            out.push(Dirty {
-                table: Table::AggContactSeason,
-                season: season.clone(),
-                seqs,
-                batch: Box::new(move || {
-                    let shows = shows.map(|s| s.rows.iter().map(|(id, r)| (*id, r)).collect()).unwrap_or_default();
-                    rollups::contact_season(&p.rows.values().collect::<Vec<_>>(), &shows)
+            let seqs = [tickets.and_then(|p| p.seqs), perfs.and_then(|p| p.seqs)]
+                .into_iter()
+                .flatten()
+                .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+                .unwrap_or_default();
+            let t = move || tickets.map(|p| p.rows.values().collect::<Vec<_>>()).unwrap_or_default();
+            let rollup = |table: Table, batch: Batcher<'s>| -> Dirty<'s> {
+                Dirty {
+                    table,
+                    season: season.clone(),
+                    seqs,
+                    batch,
+                }
+            };
+            out.push(rollup(Table::AggSales, Box::new(move || rollups::sales(&t()))));
+            out.push(rollup(Table::AggSalesDay, Box::new(move || rollups::sales_day(&t()))));
+            out.push(rollup(
+                Table::AggCapacity,
+                Box::new(move || {
+                    let p = perfs.map(|p| p.rows.values().collect::<Vec<_>>()).unwrap_or_default();
+                    rollups::capacity(&p, &t())
                 }),
-            });
+            ));
+            out.push(rollup(
+                Table::FactCapacity,
+                Box::new(move || rollups::capacity_offer(&perfs.map(|p| p.rows.values().collect::<Vec<_>>()).unwrap_or_default())),
+            ));
+            let name = season.clone();
+            out.push(rollup(Table::DimDate, Box::new(move || rollups::dates(&name, &t()))));
+            out.push(rollup(
+                Table::AggContactSeason,
+                Box::new(move || {
+                    let shows = shows.map(|s| s.rows.iter().map(|(id, r)| (*id, r)).collect()).unwrap_or_default();
+                    rollups::contact_season(&t(), &shows)
+                }),
+            ));
         }
         out
     }
 
-    /// Reads what the rollups need besides the tickets (the shows of each season whose tickets
-    /// changed); call once the step's events are applied.
-    pub fn finish(&mut self) -> Res<()> {
-        let seasons: Vec<String> = self.tickets.dirty().map(|(s, _)| s.clone()).collect();
+    /// Reads the partitions the rollups of `seasons` are computed from (shows, performances,
+    /// tickets).
+    pub fn load_for_rollups(&mut self, seasons: &BTreeSet<String>) -> Res<()> {
         for s in seasons {
-            self.shows.load(&self.src, &s)?;
+            self.shows.load(&self.src, s)?;
+            self.performances.load(&self.src, s)?;
+            self.tickets.load(&self.src, s)?;
         }
         Ok(())
     }
@@ -294,10 +347,22 @@ impl<'a> State<'a> {
                     starts_at: micros(starts_at).unwrap_or(0),
                     capacity: *capacity,
                     cancelled: false,
+                    quotas: BTreeMap::new(),
                     season: season.clone(),
                 };
                 self.performances.insert(&src, seq, &season, row)?;
             }
+            Event::QuotaSet {
+                performance_id,
+                family,
+                places,
+            } => self.performances.update(&src, seq, *performance_id, |p| {
+                if *places > 0 {
+                    p.quotas.insert(family.clone(), *places);
+                } else {
+                    p.quotas.remove(family);
+                }
+            })?,
             Event::PerformanceUpdated {
                 performance_id,
                 layout_id,
@@ -367,6 +432,8 @@ impl<'a> State<'a> {
                 vat_rate_bp,
                 channel,
                 state,
+                family: quota_family,
+                spectator_named,
             } => {
                 let perf = self.performances.get(&src, *performance_id)?.cloned();
                 let season = perf
@@ -399,10 +466,13 @@ impl<'a> State<'a> {
                     formule: formule.map(|(_, n)| n.clone()),
                     promo_code_id: *promo_code_id,
                     promo_batch: promo_code_id.and_then(|p| self.refs.promo_batches.get(&p).cloned()),
+                    quota_family: quota_family.clone().filter(|f| !f.is_empty()),
                     channel: channel.code().into(),
                     operator_id: r.actor_id,
                     buyer_id,
-                    spectator_id: None,
+                    // The buyer attends unless the ticket names someone else (whose name stays
+                    // in the core: no contact id to give); events before schema 4 do not say.
+                    spectator_id: if *spectator_named == Some(false) { buyer_id } else { None },
                     amount_ttc: *amount_cents,
                     amount_ht: ht.as_cents(),
                     vat_amount: vat.as_cents(),
@@ -473,7 +543,7 @@ impl<'a> State<'a> {
             }
             _ => {}
         }
-        Ok(())
+        self.apply_wants(r)
     }
 }
 
@@ -514,62 +584,4 @@ pub fn event_rows(records: &[EventRecord]) -> BTreeMap<String, Vec<&EventRecord>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use parterre_core::catalog::{Discipline, Tier, AUDIENCES};
-    use parterre_core::sales::Channel;
-    use parterre_warehouse::codes::Dim;
-
-    /// Every label the projection can write in a coded column has its code: a new variant of a
-    /// core list without one would stop the pipeline.
-    #[test]
-    fn every_label_the_projection_writes_has_a_code() {
-        for c in Channel::ALL {
-            assert!(Dim::Channel.code(c.code()).is_some(), "channel {}", c.code());
-        }
-        let statuses = TicketStatus::ALL
-            .iter()
-            .map(|s| s.code())
-            .chain(OrderStatus::ALL.iter().map(|s| s.code()))
-            .chain(PlaceState::ALL.iter().map(|p| ticket_status(*p)))
-            .chain([rollups::EXCHANGED]);
-        for s in statuses {
-            assert!(Dim::Status.code(s).is_some(), "status {s}");
-        }
-        for d in Discipline::ALL {
-            assert!(Dim::Discipline.code(d.code()).is_some(), "discipline {}", d.code());
-        }
-        for t in Tier::ALL {
-            assert!(Dim::Tier.code(t.code()).is_some(), "tier {}", t.code());
-        }
-        for (a, _) in AUDIENCES {
-            assert!(Dim::Audience.code(a).is_some(), "audience {a}");
-        }
-        let kinds = parterre_core::catalog::PRODUCT_KINDS.iter().map(|(k, _)| Some(*k)).chain([None]);
-        for kind in kinds {
-            for cat in [
-                None,
-                Some("full"),
-                Some("reduced"),
-                Some("school"),
-                Some("pass_culture"),
-                Some("invitation"),
-            ] {
-                for state in PlaceState::ALL {
-                    let f = price_family(*state, kind, cat);
-                    assert!(Dim::PriceFamily.code(f).is_some(), "price family {f}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn price_families_follow_what_sold_the_ticket() {
-        assert_eq!(price_family(PlaceState::Sold, None, Some("full")), "full");
-        assert_eq!(price_family(PlaceState::Sold, None, Some("under30")), "reduced");
-        assert_eq!(price_family(PlaceState::Sold, Some("formule"), Some("full")), "formule");
-        assert_eq!(price_family(PlaceState::Invitation, None, Some("full")), "invitation");
-        assert_eq!(price_family(PlaceState::Sold, None, Some("school")), "school");
-        assert_eq!(price_family(PlaceState::Option, None, None), "full");
-    }
-}
+mod tests;

@@ -24,38 +24,47 @@ pub trait Row: Clone + Send + Sync + 'static {
 }
 
 /// Typed access to a batch's columns by name; a missing or mistyped column names itself.
-struct Cols<'a>(&'a RecordBatch);
+pub(super) struct Cols<'a>(pub(super) &'a RecordBatch);
 
 fn missing(name: &str) -> WarehouseError {
     WarehouseError::Io(format!("colonne {name} absente ou d'un autre type que celui du catalogue"))
 }
 
 impl<'a> Cols<'a> {
-    fn int(&self, name: &str) -> Result<&'a Int64Array> {
+    /// The value at `i` of a nullable integer column.
+    pub(super) fn opt_int(a: &Int64Array, i: usize) -> Option<i64> {
+        opt(a, i, |i| a.value(i))
+    }
+    /// The value at `i` of a nullable time column.
+    pub(super) fn opt_time(a: &TimestampMicrosecondArray, i: usize) -> Option<i64> {
+        opt(a, i, |i| a.value(i))
+    }
+
+    pub(super) fn int(&self, name: &str) -> Result<&'a Int64Array> {
         self.0
             .column_by_name(name)
             .and_then(|c| c.as_primitive_opt::<Int64Type>())
             .ok_or_else(|| missing(name))
     }
-    fn text(&self, name: &str) -> Result<&'a StringArray> {
+    pub(super) fn text(&self, name: &str) -> Result<&'a StringArray> {
         self.0
             .column_by_name(name)
             .and_then(|c| c.as_string_opt::<i32>())
             .ok_or_else(|| missing(name))
     }
-    fn time(&self, name: &str) -> Result<&'a TimestampMicrosecondArray> {
+    pub(super) fn time(&self, name: &str) -> Result<&'a TimestampMicrosecondArray> {
         self.0
             .column_by_name(name)
             .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
             .ok_or_else(|| missing(name))
     }
-    fn cents(&self, name: &str) -> Result<&'a Decimal128Array> {
+    pub(super) fn cents(&self, name: &str) -> Result<&'a Decimal128Array> {
         self.0
             .column_by_name(name)
             .and_then(|c| c.as_any().downcast_ref::<Decimal128Array>())
             .ok_or_else(|| missing(name))
     }
-    fn flag(&self, name: &str) -> Result<&'a BooleanArray> {
+    pub(super) fn flag(&self, name: &str) -> Result<&'a BooleanArray> {
         self.0
             .column_by_name(name)
             .and_then(|c| c.as_boolean_opt())
@@ -155,7 +164,21 @@ pub struct PerformanceRow {
     pub starts_at: i64,
     pub capacity: i64,
     pub cancelled: bool,
+    /// Places held back per quota family (`QuotaSet`; none at 0).
+    pub quotas: std::collections::BTreeMap<String, i64>,
     pub season: String,
+}
+
+/// `school=30;group=20`: the quotas as `dim_performance.quotas` holds them (sorted by family).
+fn quotas_text(q: &std::collections::BTreeMap<String, i64>) -> String {
+    q.iter().map(|(f, n)| format!("{f}={n}")).collect::<Vec<_>>().join(";")
+}
+
+fn quotas_of(text: &str) -> std::collections::BTreeMap<String, i64> {
+    text.split(';')
+        .filter_map(|p| p.split_once('='))
+        .filter_map(|(f, n)| Some((f.to_string(), n.parse().ok()?)))
+        .collect()
 }
 
 impl Row for PerformanceRow {
@@ -173,6 +196,7 @@ impl Row for PerformanceRow {
             c.text("venue")?,
         );
         let (layout, starts, capacity, cancelled) = (c.int("layout_id")?, c.time("starts_at")?, c.int("capacity")?, c.flag("cancelled")?);
+        let quotas = c.text("quotas")?;
         Ok((0..b.num_rows())
             .map(|i| PerformanceRow {
                 performance_id: id.value(i),
@@ -184,12 +208,14 @@ impl Row for PerformanceRow {
                 starts_at: starts.value(i),
                 capacity: capacity.value(i),
                 cancelled: cancelled.value(i),
+                quotas: quotas_of(quotas.value(i)),
                 season: season.to_string(),
             })
             .collect())
     }
     fn encode(mut r: Vec<&Self>) -> Result<RecordBatch> {
         r.sort_by_key(|r| (r.starts_at, r.performance_id));
+        let quota_texts: Vec<String> = r.iter().map(|r| quotas_text(&r.quotas)).collect();
         let cols: Vec<ArrayRef> = vec![
             ints(r.iter().map(|r| r.performance_id)),
             ints(r.iter().map(|r| r.show_id)),
@@ -200,6 +226,8 @@ impl Row for PerformanceRow {
             times(r.iter().map(|r| r.starts_at)),
             ints(r.iter().map(|r| r.capacity)),
             bools(r.iter().map(|r| r.cancelled)),
+            ints(r.iter().map(|r| r.quotas.values().fold(0i64, |a, n| a.saturating_add(*n)))),
+            texts(quota_texts.iter().map(String::as_str)),
         ];
         parterre_warehouse::codes::with_codes(Self::TABLE, cols)
     }
@@ -271,6 +299,8 @@ pub struct TicketRow {
     /// The promo code by id (its text is a secret), and its single-use batch if any.
     pub promo_code_id: Option<i64>,
     pub promo_batch: Option<String>,
+    /// The quota family the place came from (`None`: general sale).
+    pub quota_family: Option<String>,
     pub channel: String,
     /// The user who sold it (`None`: the system, e.g. the web shop or an import).
     pub operator_id: Option<i64>,
@@ -311,6 +341,7 @@ impl Row for TicketRow {
             c.int("formule_id")?,
             c.text("formule")?,
         );
+        let qfam = c.text("quota_family")?;
         let (promo, batch, channel, operator) = (
             c.int("promo_code_id")?,
             c.text("promo_batch")?,
@@ -356,6 +387,7 @@ impl Row for TicketRow {
                 formule: os(f, i),
                 promo_code_id: oi(promo, i),
                 promo_batch: os(batch, i),
+                quota_family: os(qfam, i),
                 channel: channel.value(i).to_string(),
                 operator_id: oi(operator, i),
                 buyer_id: oi(buyer, i),
@@ -393,6 +425,7 @@ impl Row for TicketRow {
             opt_texts(r.iter().map(|r| r.formule.as_deref())),
             opt_ints(r.iter().map(|r| r.promo_code_id)),
             opt_texts(r.iter().map(|r| r.promo_batch.as_deref())),
+            opt_texts(r.iter().map(|r| r.quota_family.as_deref())),
             texts(r.iter().map(|r| r.channel.as_str())),
             opt_ints(r.iter().map(|r| r.operator_id)),
             opt_ints(r.iter().map(|r| r.buyer_id)),
@@ -559,108 +592,4 @@ pub fn event_batch(records: &[&crate::log::EventRecord]) -> Result<RecordBatch> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn round_trip<R: Row + PartialEq + std::fmt::Debug>(rows: Vec<R>) {
-        let batch = R::encode(rows.iter().collect()).unwrap();
-        let mut back = R::decode(&batch, "2026-2027").unwrap();
-        let mut want = rows;
-        back.sort_by_key(|r| r.key());
-        want.sort_by_key(|r| r.key());
-        assert_eq!(back, want, "{} does not read back what it wrote", R::TABLE.name());
-    }
-
-    #[test]
-    fn every_table_reads_back_what_it_wrote_nulls_included() {
-        let s = "2026-2027".to_string();
-        round_trip(vec![TicketRow {
-            ticket_id: 7,
-            number: "B-7".into(),
-            order_id: 3,
-            order_number: None,
-            performance_id: 2,
-            performance_starts_at: Some(1_800_000_000_000_000),
-            show_id: Some(1),
-            hall_id: None,
-            seat_id: Some(44),
-            price_category_id: Some(5),
-            price_category: Some("reduced".into()),
-            price_family: "reduced".into(),
-            formule_id: None,
-            formule: None,
-            promo_code_id: Some(9),
-            promo_batch: Some("noël".into()),
-            channel: "counter".into(),
-            operator_id: None,
-            buyer_id: Some(12),
-            spectator_id: None,
-            amount_ttc: 999_999_999_999,
-            amount_ht: -1,
-            vat_amount: 0,
-            vat_rate_bp: 550,
-            status: "valid".into(),
-            issued_at: 1,
-            confirmed_at: None,
-            cancelled_at: Some(2),
-            exchanged_at: None,
-            exchanged_for: Some(8),
-            season: s.clone(),
-        }]);
-        round_trip(vec![OrderRow {
-            order_id: 3,
-            number: "C-3".into(),
-            buyer_id: 12,
-            channel: "web".into(),
-            operator_id: Some(1),
-            status: "option".into(),
-            total: 2_500,
-            placed_at: 5,
-            option_until: Some(6),
-            confirmed_at: None,
-            cancelled_at: None,
-            season: s.clone(),
-        }]);
-        round_trip(vec![PaymentRow {
-            payment_id: 1,
-            order_id: 3,
-            buyer_id: None,
-            method: "card".into(),
-            amount: -500,
-            operator_id: Some(2),
-            paid_at: 9,
-            season: s.clone(),
-        }]);
-        round_trip(vec![ContactRow {
-            contact_id: 12,
-            postal_code: Some("77000".into()),
-            city: None,
-            created_at: 4,
-            season: s.clone(),
-        }]);
-        round_trip(vec![PerformanceRow {
-            performance_id: 2,
-            show_id: 1,
-            hall_id: 1,
-            hall: Some("Grande salle".into()),
-            venue: None,
-            layout_id: 1,
-            starts_at: 10,
-            capacity: 752,
-            cancelled: true,
-            season: s.clone(),
-        }]);
-        round_trip(vec![ShowRow {
-            show_id: 1,
-            name: "Le Cid".into(),
-            discipline: "theatre".into(),
-            audience: "all".into(),
-            tier: "A".into(),
-            vat_rate_bp: 550,
-            is_creation: true,
-            archived: false,
-            created_at: 3,
-            season: s,
-        }]);
-    }
-}
+mod tests;

@@ -279,6 +279,8 @@ impl PerfCols {
                 times(self.starts.iter().copied()),
                 ints(self.capacity.iter().copied()),
                 bools(std::iter::repeat_n(false, n)),
+                ints(std::iter::repeat_n(0, n)),
+                texts(std::iter::repeat_n("", n)),
             ],
         )
     }
@@ -345,6 +347,7 @@ impl TicketCols {
                 opt_ints(r.iter().map(|t| t.formule.map(|_| 1))),
                 opt_texts(r.iter().map(|t| t.formule)),
                 opt_ints(std::iter::repeat_n(None, n)),
+                opt_texts(std::iter::repeat_n(None, n)),
                 opt_texts(std::iter::repeat_n(None, n)),
                 texts(r.iter().map(|t| t.channel)),
                 opt_ints(std::iter::repeat_n(Some(2), n)),
