@@ -53,6 +53,12 @@ fn a_seeded_history_is_shaped_like_the_venue_and_repeatable() {
     let out = parterre(&a, HISTORY);
     assert!(out.contains("Saison 2025-2026 :") && out.contains("Saison 2026-2027 :"), "{out}");
     parterre(&a, &["pipeline", "run"]);
+    // The past season's raw events end in one file (the manifest read at every start stays
+    // small); the current season's wait for compaction as usual.
+    let m = parterre_warehouse::manifest::Manifest::latest(&a.join("warehouse"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.partition(parterre_warehouse::catalog::Table::Events, "2025-2026").count(), 1);
     let summary = parterre(&a, &["sql", SUMMARY, "--format", "csv"]);
     let lines: Vec<&str> = summary.lines().collect();
     assert_eq!(lines.len(), 3, "{summary}");

@@ -292,16 +292,28 @@ impl Pipeline {
         retire(&root, &retired)?;
         crate::crash_point();
         for season in by_season.keys() {
-            self.compact(season)?;
+            self.compact(season, self.options.compact_after)?;
+        }
+        // A past season gets no new events: once a catch-up has moved on from it, its files
+        // are merged into one, so that the manifest (read at every start) stops growing.
+        let events = self.manifest.table(Table::Events);
+        let newest = events.iter().map(|f| f.season.as_str()).max().map(str::to_string);
+        let past: std::collections::BTreeSet<String> = events
+            .iter()
+            .filter(|f| Some(f.season.as_str()) < newest.as_deref())
+            .map(|f| f.season.clone())
+            .collect();
+        for season in past {
+            self.compact(&season, 1)?;
         }
         Ok(())
     }
 
     /// Merges the `events` files of `season` into one, as a generation of its own, once there
-    /// are more than the options allow.
-    fn compact(&mut self, season: &str) -> Result<()> {
+    /// are more than `more_than`.
+    fn compact(&mut self, season: &str, more_than: usize) -> Result<()> {
         let files: Vec<_> = self.manifest.partition(Table::Events, season).cloned().collect();
-        if files.len() <= self.options.compact_after {
+        if files.len() <= more_than {
             return Ok(());
         }
         let root = self.warehouse.clone();
