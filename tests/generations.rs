@@ -3,6 +3,9 @@
 //! and a damaged file or manifest stops the pipeline with its path while queries go on
 //! answering from the last good generation.
 
+mod common;
+
+use common::{demo_venue, scratch};
 use parterre_core::{outbox, Store};
 use parterre_pipelines::{Options, Pipeline};
 use parterre_warehouse::arrow::array::{Array, Int64Array};
@@ -11,16 +14,6 @@ use parterre_warehouse::manifest::{Manifest, HISTORY_DIR, MANIFEST_DIR};
 use parterre_warehouse::Warehouse;
 use std::path::{Path, PathBuf};
 
-fn scratch(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let d = std::env::temp_dir().join(format!("parterre-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 async fn one(w: &Warehouse, sql: &str) -> i64 {
     let r = w.query(sql, Default::default()).await.unwrap();
     r.rows[0][0].as_i64().unwrap()
@@ -28,13 +21,7 @@ async fn one(w: &Warehouse, sql: &str) -> i64 {
 
 /// A demo venue with `orders` orders sold, and its season's id.
 async fn venue(data: &Path, orders: usize) -> (Store, i64) {
-    let store = Store::open_data_dir(data).await.unwrap();
-    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
-    let demo = parterre_core::demo::load(&store, today).await.unwrap();
-    let season = parterre_core::catalog::seasons::find_season(&store, &demo.season)
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, season) = demo_venue(data).await;
     parterre_core::demo::sales::sell(&store, season.id, 0, orders, 3).await.unwrap();
     (store, season.id)
 }

@@ -6,6 +6,9 @@
 //! All the while a reader queries in a loop: every query answers, from one generation, with
 //! no event twice and no more tickets than the core has.
 
+mod common;
+
+use common::{demo_venue, scratch};
 use parterre_core::{outbox, Store};
 use parterre_warehouse::Warehouse;
 use std::path::Path;
@@ -21,16 +24,6 @@ fn parterre(data: &Path) -> Command {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     c
-}
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let d = std::env::temp_dir().join(format!("parterre-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// Every table's rows, sorted, as text: what two warehouses must agree on.
@@ -124,13 +117,7 @@ fn reader(data: std::path::PathBuf, stop: std::sync::Arc<std::sync::atomic::Atom
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_points_the_pipeline_neither_loses_nor_duplicates() {
     let data = scratch("crash");
-    let store = Store::open_data_dir(&data).await.unwrap();
-    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
-    let demo = parterre_core::demo::load(&store, today).await.unwrap();
-    let season = parterre_core::catalog::seasons::find_season(&store, &demo.season)
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, season) = demo_venue(&data).await;
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -230,13 +217,7 @@ async fn killed_at_random_points_the_pipeline_neither_loses_nor_duplicates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logged_events_leave_the_outbox_after_the_retention_whatever_their_date() {
     let data = scratch("prune");
-    let store = Store::open_data_dir(&data).await.unwrap();
-    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
-    let demo = parterre_core::demo::load(&store, today).await.unwrap();
-    let season = parterre_core::catalog::seasons::find_season(&store, &demo.season)
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, season) = demo_venue(&data).await;
     // Sales dated a year ago (as the demo history makes them) stay until they are logged.
     let past = chrono::Utc::now() - chrono::Duration::days(365);
     parterre_core::time::at(past, parterre_core::demo::sales::sell(&store, season.id, 0, 5, 1))
@@ -291,13 +272,7 @@ async fn a_money_value_beyond_decimal_12_2_stops_the_pipeline_and_nothing_of_its
     use parterre_core::events::Event;
     use parterre_core::store::Change;
     let data = scratch("unfit");
-    let store = Store::open_data_dir(&data).await.unwrap();
-    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
-    let demo = parterre_core::demo::load(&store, today).await.unwrap();
-    let season = parterre_core::catalog::seasons::find_season(&store, &demo.season)
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, season) = demo_venue(&data).await;
     parterre_core::demo::sales::sell(&store, season.id, 0, 5, 7).await.unwrap();
     let mut p = parterre_pipelines::Pipeline::open(&data, Default::default()).unwrap();
     p.step(&store).await.unwrap();

@@ -2,23 +2,16 @@
 //! from the facts, after sales, cancellations and exchanges projected step by step, and after
 //! a rebuild from the log (which gives the very same rows).
 
+mod common;
+
+use common::{demo_venue, scratch};
 use parterre_core::sales::after_sale::{self, ExchangeInput};
 use parterre_core::sales::TicketStatus;
-use parterre_core::{Actor, CoreError, Store};
+use parterre_core::{Actor, CoreError};
 use parterre_pipelines::Pipeline;
 use parterre_warehouse::Warehouse;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-fn scratch(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let d = std::env::temp_dir().join(format!("parterre-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// agg_sales from fact_ticket, by SQL.
 const SALES_FROM_FACTS: &str =
@@ -92,13 +85,7 @@ async fn one(w: &Warehouse, sql: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollups_equal_the_facts_after_sales_cancellations_exchanges_and_a_rebuild() {
     let data = scratch("rollups");
-    let store = Store::open_data_dir(&data).await.unwrap();
-    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
-    let demo = parterre_core::demo::load(&store, today).await.unwrap();
-    let season = parterre_core::catalog::seasons::find_season(&store, &demo.season)
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, season) = demo_venue(&data).await;
     let first = parterre_core::demo::sales::sell(&store, season.id, 0, 80, 11).await.unwrap();
     assert!(first.cancelled > 0, "the sample has cancellations");
     let mut p = Pipeline::open(&data, Default::default()).unwrap();
@@ -188,13 +175,7 @@ async fn rollups_equal_the_facts_after_sales_cancellations_exchanges_and_a_rebui
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn carts_waiting_lists_capacity_and_calendar_reach_the_warehouse() {
     let data = scratch("facts");
-    let store = Store::open_data_dir(&data).await.unwrap();
-    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
-    let demo = parterre_core::demo::load(&store, today).await.unwrap();
-    let season = parterre_core::catalog::seasons::find_season(&store, &demo.season)
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, season) = demo_venue(&data).await;
     parterre_core::demo::sales::sell(&store, season.id, 0, 25, 5).await.unwrap();
     let perfs = parterre_core::catalog::performances::list_performances(&store, &Default::default())
         .await
@@ -241,7 +222,7 @@ async fn carts_waiting_lists_capacity_and_calendar_reach_the_warehouse() {
     );
     // The calendar: every day of the season, French holidays, the opening day.
     assert_eq!(
-        one(&w, &format!("SELECT count(*) FROM dim_date WHERE season = '{}'", demo.season)).await,
+        one(&w, &format!("SELECT count(*) FROM dim_date WHERE season = '{}'", season.name)).await,
         365
     );
     let fete = rows(&w, "SELECT public_holiday, weekday FROM dim_date WHERE date = DATE '2027-07-14'").await;

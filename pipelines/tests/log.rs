@@ -150,11 +150,39 @@ fn as_v1(v: apache_avro::types::Value) -> apache_avro::types::Value {
     }
 }
 
+/// Writes `values` as segment 1 of `dir` with the golden schema `version` (`v1`, `v3`…) and
+/// reads them back with the current one.
+fn write_and_read_back(dir: &std::path::Path, version: &str, values: Vec<apache_avro::types::Value>) -> Vec<EventRecord> {
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/event_record.{version}.avsc"));
+    let schema = apache_avro::Schema::parse_str(&std::fs::read_to_string(golden).unwrap()).unwrap();
+    let path = dir.join(segment_name(1));
+    let mut w = apache_avro::Writer::with_codec(&schema, std::fs::File::create(&path).unwrap(), apache_avro::Codec::Snappy).unwrap();
+    let n = values.len();
+    for v in values {
+        w.append_value(v).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let ck = parterre_pipelines::log::Checkpoint {
+        segment: 1,
+        length: std::fs::metadata(&path).unwrap().len(),
+        last_seq: n as i64,
+        events: n as u64,
+        ..Default::default()
+    };
+    std::fs::write(dir.join("drain.json"), serde_json::to_vec(&ck).unwrap()).unwrap();
+    let mut back = Vec::new();
+    replay(dir, &ck, 0, |r| {
+        back.push(r);
+        Ok(())
+    })
+    .unwrap();
+    back
+}
+
 #[test]
 fn segments_written_with_the_first_schema_still_read() {
     let dir = scratch("v1");
-    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/event_record.v1.avsc");
-    let v1 = apache_avro::Schema::parse_str(&std::fs::read_to_string(golden).unwrap()).unwrap();
     let mut contact = record(1);
     contact.event = Event::ContactCreated {
         contact_id: 7,
@@ -162,27 +190,11 @@ fn segments_written_with_the_first_schema_still_read() {
         city: None,
     };
     let records = vec![contact, record(2)];
-    let path = dir.join(segment_name(1));
-    let mut w = apache_avro::Writer::with_codec(&v1, std::fs::File::create(&path).unwrap(), apache_avro::Codec::Snappy).unwrap();
-    for r in &records {
-        w.append_value(as_v1(apache_avro::to_value(r).unwrap())).unwrap();
-    }
-    w.flush().unwrap();
-    drop(w);
-    let ck = parterre_pipelines::log::Checkpoint {
-        segment: 1,
-        length: std::fs::metadata(&path).unwrap().len(),
-        last_seq: 2,
-        events: 2,
-        ..Default::default()
-    };
-    std::fs::write(dir.join("drain.json"), serde_json::to_vec(&ck).unwrap()).unwrap();
-    let mut back = Vec::new();
-    replay(&dir, &ck, 0, |r| {
-        back.push(r);
-        Ok(())
-    })
-    .unwrap();
+    let back = write_and_read_back(
+        &dir,
+        "v1",
+        records.iter().map(|r| as_v1(apache_avro::to_value(r).unwrap())).collect(),
+    );
     assert_eq!(back, records, "v1 events read with the current schema, new fields empty");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -330,30 +342,8 @@ fn as_v3(r: &EventRecord) -> apache_avro::types::Value {
 #[test]
 fn segments_written_with_schema_3_still_read_and_say_nothing_of_quota_or_spectator() {
     let dir = scratch("v3");
-    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/event_record.v3.avsc");
-    let v3 = apache_avro::Schema::parse_str(&std::fs::read_to_string(golden).unwrap()).unwrap();
     let records = vec![record(1), record(2)];
-    let path = dir.join(segment_name(1));
-    let mut w = apache_avro::Writer::with_codec(&v3, std::fs::File::create(&path).unwrap(), apache_avro::Codec::Snappy).unwrap();
-    for r in &records {
-        w.append_value(as_v3(r)).unwrap();
-    }
-    w.flush().unwrap();
-    drop(w);
-    let ck = parterre_pipelines::log::Checkpoint {
-        segment: 1,
-        length: std::fs::metadata(&path).unwrap().len(),
-        last_seq: 2,
-        events: 2,
-        ..Default::default()
-    };
-    std::fs::write(dir.join("drain.json"), serde_json::to_vec(&ck).unwrap()).unwrap();
-    let mut back = Vec::new();
-    replay(&dir, &ck, 0, |r| {
-        back.push(r);
-        Ok(())
-    })
-    .unwrap();
+    let back = write_and_read_back(&dir, "v3", records.iter().map(as_v3).collect());
     assert_eq!(
         back, records,
         "v3 tickets read with the current schema, family and spectator unknown"

@@ -176,6 +176,18 @@ impl<'a> State<'a> {
         out
     }
 
+    /// A performance (if projected) and the season its facts go to: the performance's, else
+    /// that of the event's time.
+    pub(crate) fn performance_and_season(&mut self, id: i64, occurred_at: &str) -> Res<(Option<PerformanceRow>, String)> {
+        let src = self.src;
+        let perf = self.performances.get(&src, id)?.cloned();
+        let season = perf
+            .as_ref()
+            .map(|p| p.season.clone())
+            .unwrap_or_else(|| season_of_time(occurred_at));
+        Ok((perf, season))
+    }
+
     /// Reads what the rollups of each season whose tickets or performances changed need (its
     /// shows, performances and tickets); call once the step's events are applied.
     pub fn finish(&mut self) -> Res<()> {
@@ -435,11 +447,7 @@ impl<'a> State<'a> {
                 family: quota_family,
                 spectator_named,
             } => {
-                let perf = self.performances.get(&src, *performance_id)?.cloned();
-                let season = perf
-                    .as_ref()
-                    .map(|p| p.season.clone())
-                    .unwrap_or_else(|| season_of_time(&r.occurred_at));
+                let (perf, season) = self.performance_and_season(*performance_id, &r.occurred_at)?;
                 let (order_number, buyer_id) = match self.orders.get(&src, *order_id)? {
                     Some(o) => (Some(o.number.clone()), Some(o.buyer_id)),
                     None => (None, None),

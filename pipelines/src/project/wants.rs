@@ -228,11 +228,7 @@ impl State<'_> {
                 performance_id,
                 quantity,
             } => {
-                let perf = self.performances.get(&src, *performance_id)?.cloned();
-                let season = perf
-                    .as_ref()
-                    .map(|p| p.season.clone())
-                    .unwrap_or_else(|| season_of_time(&r.occurred_at));
+                let (perf, season) = self.performance_and_season(*performance_id, &r.occurred_at)?;
                 let notified_at = self.waitlist.get(&src, *entry_id)?.and_then(|w| w.notified_at);
                 let row = WaitlistRow {
                     entry_id: *entry_id,
