@@ -178,7 +178,20 @@ struct EngineInner {
     started: std::sync::OnceLock<std::result::Result<(Exec, Resources), String>>,
     overall: Arc<Semaphore>,
     users: Mutex<HashMap<String, Arc<Semaphore>>>,
+    snapshots: Mutex<HashMap<(PathBuf, Vec<Table>), Snapshot>>,
 }
+
+/// A warehouse opened on a generation, served to every query until a newer one is committed.
+struct Snapshot {
+    /// The newest manifest in the folder when it was opened (the one it reads, or a newer one
+    /// that could not be read).
+    newest: Option<u64>,
+    warehouse: Arc<Warehouse>,
+}
+
+/// Folders × table sets whose opened warehouse is kept (a server has one folder and two table
+/// sets: with and without the raw events).
+const SNAPSHOTS: usize = 4;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -201,6 +214,7 @@ impl Engine {
                 started: std::sync::OnceLock::new(),
                 overall: Arc::new(Semaphore::new(limits.queries.max(1))),
                 users: Mutex::new(HashMap::new()),
+                snapshots: Mutex::new(HashMap::new()),
                 limits,
             }),
         }
@@ -269,6 +283,31 @@ impl Engine {
         })
     }
 
+    /// The warehouse at `root` with `tables`, opened on its newest readable generation: the
+    /// one already open while no newer manifest was committed (its small tables stay in memory,
+    /// its files' footers and statistics are read once), else opened now.
+    pub async fn snapshot(&self, root: &Path, tables: &[Table], resources: &Resources) -> Result<Arc<Warehouse>> {
+        let newest = crate::manifest::newest_generation(root);
+        let key = (root.to_path_buf(), tables.to_vec());
+        let lock = || self.inner.snapshots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = lock().get(&key).filter(|s| s.newest == newest) {
+            return Ok(s.warehouse.clone());
+        }
+        let warehouse = Arc::new(Warehouse::open_in(root, Warehouse::config(), resources, tables).await?);
+        let mut snapshots = lock();
+        if snapshots.len() >= SNAPSHOTS && !snapshots.contains_key(&key) {
+            snapshots.clear();
+        }
+        snapshots.insert(
+            key,
+            Snapshot {
+                newest,
+                warehouse: warehouse.clone(),
+            },
+        );
+        Ok(warehouse)
+    }
+
     /// Opens the warehouse at `root` with `tables` only and runs `sql` within `options`, on
     /// the engine's own threads, once `who` has a place.
     pub async fn query(&self, who: &str, root: &Path, tables: &[Table], sql: &str, options: QueryOptions) -> Result<QueryResult> {
@@ -280,8 +319,9 @@ impl Engine {
         };
         let (root, tables, sql): (PathBuf, Vec<Table>, String) = (root.to_path_buf(), tables.to_vec(), sql.to_string());
         let resources = resources.clone();
+        let engine = self.clone();
         let mut task = AbortOnDrop(rt.spawn(async move {
-            let w = Warehouse::open_in(&root, Warehouse::config(), &resources, &tables).await?;
+            let w = engine.snapshot(&root, &tables, &resources).await?;
             w.query(&sql, options).await
         }));
         // The query times itself out; this is the net should it hang outside DataFusion.

@@ -127,6 +127,12 @@ fn generations(root: &Path) -> Vec<u64> {
     out
 }
 
+/// The newest generation that has a manifest file (readable or not), from the folder's names
+/// alone: what tells a reader that a newer generation was committed.
+pub fn newest_generation(root: &Path) -> Option<u64> {
+    generations(root).first().copied()
+}
+
 fn parse(path: &Path) -> Result<Manifest> {
     let text = std::fs::read(path).map_err(|e| io(path, e))?;
     let m: Manifest = serde_json::from_slice(&text).map_err(|e| io(path, format!("manifeste illisible : {e}")))?;

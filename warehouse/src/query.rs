@@ -3,18 +3,21 @@
 
 use crate::catalog::{Table, TABLES};
 use crate::limits::{memory_label, Limits, Resources};
+use crate::resident::{Budget, Resident, RESIDENT_BYTES, RESIDENT_ROWS};
 use crate::{Result, WarehouseError};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTableUrl};
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::MemTable;
-use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::Statement;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +68,12 @@ pub const MAX_SQL_BYTES: usize = 100_000;
 /// The warehouse, open for reading.
 pub struct Warehouse {
     ctx: SessionContext,
+    /// The same tables, planned on one partition (queries of small tables only).
+    small: SessionContext,
+    /// Tables small enough for [`Self::small`].
+    small_tables: HashSet<String>,
+    /// The optimised plans of statements already run on this generation.
+    plans: crate::plans::Plans,
     generation: u64,
     root: PathBuf,
     memory_bytes: usize,
@@ -118,6 +127,20 @@ fn label_table(dict: &crate::codes::Dictionary) -> Result<MemTable> {
     Ok(MemTable::try_new(schema, vec![vec![batch]])?)
 }
 
+/// A table read from the generation's files (`parterre://warehouse/<table>/`), partitioned
+/// by season.
+fn listing_table(t: Table, runtime: &RuntimeEnv) -> Result<Arc<dyn TableProvider>> {
+    let url = ListingTableUrl::parse(format!("{}/{}/", crate::store::STORE_URL, t.name()))?.with_table_ref(t.name().into());
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(vec![("season".to_string(), DataType::Utf8)]);
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(scan_schema(t));
+    let table = ListingTable::try_new(config)?.with_cache(runtime.cache_manager.get_file_statistic_cache());
+    Ok(Arc::new(table))
+}
+
 impl Warehouse {
     /// The session settings every warehouse uses.
     pub fn config() -> SessionConfig {
@@ -150,7 +173,22 @@ impl Warehouse {
 
     /// Opens with `tables` only (the others do not exist for this session: a caller without
     /// the right to read raw events gets no `events` table), on shared `resources`.
+    ///
+    /// Tables of at most [`RESIDENT_ROWS`] rows (the rollups, the small dimensions) are kept in
+    /// memory once read ([`crate::resident`]), and a query that reads only such tables is
+    /// planned on one partition: on a few thousand rows, handing batches between threads
+    /// costs more than it saves.
     pub async fn open_in(root: &Path, config: SessionConfig, resources: &Resources, tables: &[Table]) -> Result<Self> {
+        Self::open_inner(root, config, resources, tables, RESIDENT_ROWS).await
+    }
+
+    /// Opens with every table read from its files and every query planned on all partitions
+    /// (no table kept in memory): the path large tables take, for tests to compare with.
+    pub async fn open_from_files(root: &Path) -> Result<Self> {
+        Self::open_inner(root, Self::config(), &Limits::from_env().resources()?, &TABLES, 0).await
+    }
+
+    async fn open_inner(root: &Path, config: SessionConfig, resources: &Resources, tables: &[Table], resident_rows: u64) -> Result<Self> {
         let manifest = crate::manifest::Manifest::readable(root);
         let runtime = resources.runtime_env()?;
         // A folder without a generation (none yet, or none readable) serves empty tables and
@@ -160,32 +198,89 @@ impl Warehouse {
             let store_url = url::Url::parse(crate::store::STORE_URL).map_err(|e| WarehouseError::Io(e.to_string()))?;
             runtime.register_object_store(&store_url, Arc::new(store));
         }
-        let ctx = SessionContext::new_with_config_rt(config, runtime);
-        crate::bounded::register(&ctx);
+        // The small tables' session: one partition, and no dynamic filters (they save nothing
+        // on a few thousand rows in memory, and a plan without them can run again: plans.rs).
+        let mut small_config = config.clone();
+        small_config.options_mut().execution.target_partitions = 1;
+        small_config
+            .options_mut()
+            .set("datafusion.optimizer.enable_dynamic_filter_pushdown", "false")?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime.clone());
+        let small = SessionContext::new_with_config_rt(small_config, runtime.clone());
         let dicts = crate::codes::dictionaries(&manifest.labels);
+        let mut providers: Vec<(String, Arc<dyn TableProvider>)> = Vec::new();
+        let mut small_tables = HashSet::new();
         for (dim, dict) in &dicts {
-            ctx.register_table(dim.table_name(), Arc::new(label_table(dict)?))?;
+            providers.push((dim.table_name().to_string(), Arc::new(label_table(dict)?)));
+            small_tables.insert(dim.table_name().to_string());
         }
-        ctx.add_analyzer_rule(Arc::new(crate::rewrite::CodedColumns::new(dicts)));
+        let budget = Budget::new(RESIDENT_BYTES);
         for t in TABLES.into_iter().filter(|t| tables.contains(t)) {
-            if manifest.table(t).is_empty() {
-                let empty = MemTable::try_new(table_schema(t), vec![vec![]])?;
-                ctx.register_table(t.name(), Arc::new(empty))?;
-                continue;
+            let rows = manifest.tables.get(t.name()).map_or(0, |f| f.rows);
+            let provider: Arc<dyn TableProvider> = if manifest.table(t).is_empty() {
+                Arc::new(MemTable::try_new(table_schema(t), vec![vec![]])?)
+            } else {
+                let files = listing_table(t, &runtime)?;
+                if rows <= resident_rows {
+                    Arc::new(Resident::new(files, budget.clone()))
+                } else {
+                    files
+                }
+            };
+            if rows <= resident_rows {
+                small_tables.insert(t.name().to_string());
             }
-            let url = ListingTableUrl::parse(format!("{}/{}/", crate::store::STORE_URL, t.name()))?;
-            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-                .with_file_extension(".parquet")
-                .with_table_partition_cols(vec![("season".to_string(), DataType::Utf8)]);
-            ctx.register_listing_table(t.name(), url.as_str(), options, Some(scan_schema(t)), None)
-                .await?;
+            providers.push((t.name().to_string(), provider));
+        }
+        for c in [&ctx, &small] {
+            crate::bounded::register(c);
+            c.add_analyzer_rule(Arc::new(crate::rewrite::CodedColumns::new(dicts.clone())));
+            for (name, provider) in &providers {
+                c.register_table(name.as_str(), provider.clone())?;
+            }
         }
         Ok(Warehouse {
             ctx,
+            small,
+            small_tables,
+            plans: Default::default(),
             generation: manifest.generation,
             root: root.to_path_buf(),
             memory_bytes: resources.memory_bytes(),
         })
+    }
+
+    /// Does `statement` read only small tables (then it runs on one partition)? A query of
+    /// the catalogue's `information_schema`, or of no table, takes the general session.
+    fn is_small(&self, statement: &DfStatement) -> bool {
+        match tables_of(statement) {
+            Ok(tables) => !tables.is_empty() && tables.iter().all(|t| self.small_tables.contains(t)),
+            Err(_) => false,
+        }
+    }
+
+    /// The session that runs `sql` (benchmarks look at its plans).
+    pub fn session_for(&self, sql: &str) -> &SessionContext {
+        match DFParser::parse_sql(sql).ok().and_then(|mut s| s.pop_front()) {
+            Some(statement) if self.is_small(&statement) => &self.small,
+            _ => &self.ctx,
+        }
+    }
+
+    /// Plans `sql` with at most `limit` rows (or takes the plan kept for it) and runs it.
+    async fn execute(&self, sql: &str, limit: Option<usize>) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let planned = match self.plans.get(sql, limit) {
+            Some(p) => p,
+            None => {
+                let statement = parse_read_only(sql)?;
+                let small = self.is_small(&statement);
+                let session = if small { &self.small } else { &self.ctx };
+                self.plans.plan(session, small, sql, statement, limit).await?
+            }
+        };
+        let session = if planned.small { &self.small } else { &self.ctx };
+        let batches = crate::plans::run(session, &planned).await?;
+        Ok((planned.schema.clone(), batches))
     }
 
     /// Names the memory limit in a refusal for lack of memory.
@@ -216,18 +311,7 @@ impl Warehouse {
 
     /// Runs one read-only statement and returns its batches (no row limit).
     pub async fn batches(&self, sql: &str, timeout: Duration) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-        check_read_only(sql)?;
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        let run = async {
-            let df = self.ctx.sql_with_options(sql, options).await?;
-            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-            let batches = df.collect().await?;
-            Ok::<_, WarehouseError>((schema, batches))
-        };
-        tokio::time::timeout(timeout, run)
+        tokio::time::timeout(timeout, self.execute(sql, None))
             .await
             .map_err(|_| WarehouseError::Timeout(timeout.as_secs()))?
             .map_err(|e| self.with_limit(e))
@@ -235,25 +319,9 @@ impl Warehouse {
 
     /// Runs one read-only statement within `options`' limits.
     pub async fn query(&self, sql: &str, options: QueryOptions) -> Result<QueryResult> {
-        check_read_only(sql)?;
-        let sql_options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        let run = async {
-            let df = self.ctx.sql_with_options(sql, sql_options).await?;
-            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-            // One row more than allowed tells whether the result was cut. EXPLAIN must stay
-            // the root of its plan (a limit above it is an internal error): its few rows are
-            // cut after.
-            let explain = matches!(df.logical_plan(), LogicalPlan::Explain(_) | LogicalPlan::Analyze(_));
-            let batches = if explain {
-                df.collect().await?
-            } else {
-                df.limit(0, Some(options.max_rows + 1))?.collect().await?
-            };
-            Ok::<_, WarehouseError>((schema, batches))
-        };
+        // One row more than allowed tells whether the result was cut (an EXPLAIN keeps its
+        // plan at the root: its few rows are cut after).
+        let run = self.execute(sql, Some(options.max_rows.saturating_add(1)));
         let (schema, batches) = tokio::time::timeout(options.timeout, run)
             .await
             .map_err(|_| WarehouseError::Timeout(options.timeout.as_secs()))?
@@ -271,20 +339,28 @@ impl Warehouse {
 
 /// Refuses anything but one query (SELECT, WITH, VALUES, EXPLAIN, SHOW, DESCRIBE).
 pub fn check_read_only(sql: &str) -> Result<()> {
+    parse_read_only(sql).map(|_| ())
+}
+
+/// The one query `sql` holds, parsed; anything else refused.
+fn parse_read_only(sql: &str) -> Result<DfStatement> {
     if sql.len() > MAX_SQL_BYTES {
         return Err(WarehouseError::Sql(format!(
             "requête trop longue : {} octets (au plus {MAX_SQL_BYTES})",
             sql.len()
         )));
     }
-    let statements = DFParser::parse_sql(sql).map_err(|e| WarehouseError::Sql(e.to_string()))?;
+    let mut statements = DFParser::parse_sql(sql).map_err(|e| WarehouseError::Sql(e.to_string()))?;
     if statements.len() != 1 {
         return Err(WarehouseError::NotAQuery(format!(
             "une seule instruction à la fois ({} reçues)",
             statements.len()
         )));
     }
-    match &statements[0] {
+    let statement = statements
+        .pop_front()
+        .ok_or_else(|| WarehouseError::NotAQuery("aucune instruction".into()))?;
+    let query = match &statement {
         DfStatement::Statement(s) => match s.as_ref() {
             Statement::Query(_) | Statement::ShowTables { .. } | Statement::ShowColumns { .. } => Ok(()),
             Statement::Explain { statement, .. } if matches!(statement.as_ref(), Statement::Query(_)) => Ok(()),
@@ -297,7 +373,8 @@ pub fn check_read_only(sql: &str) -> Result<()> {
             )),
         },
         other => Err(WarehouseError::NotAQuery(first_words(&other.to_string()))),
-    }
+    };
+    query.map(|()| statement)
 }
 
 /// The tables a statement reads (not the names of its CTEs), lower-cased, without their
@@ -306,9 +383,17 @@ pub fn tables_read(sql: &str) -> Result<Vec<String>> {
     let statements = DFParser::parse_sql(sql).map_err(|e| WarehouseError::Sql(e.to_string()))?;
     let mut out = Vec::new();
     for s in &statements {
-        let (tables, _ctes) = datafusion::sql::resolve::resolve_table_references(s, true)?;
-        out.extend(tables.iter().map(|t| t.table().to_lowercase()));
+        out.extend(tables_of(s)?);
     }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The tables one parsed statement reads (see [`tables_read`]).
+fn tables_of(statement: &DfStatement) -> Result<Vec<String>> {
+    let (tables, _ctes) = datafusion::sql::resolve::resolve_table_references(statement, true)?;
+    let mut out: Vec<String> = tables.iter().map(|t| t.table().to_lowercase()).collect();
     out.sort();
     out.dedup();
     Ok(out)

@@ -166,6 +166,16 @@ pub fn normalize(rows: &[Vec<String>]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// A pause before each timed run, so that no engine starts while the one before still has
+/// threads spinning down (DuckDB's and Polars' workers spin a while before they sleep; on two
+/// cores they would take one from whoever runs next).
+async fn settle() {
+    tokio::time::sleep(SETTLE).await;
+}
+
+/// How long [`settle`] waits.
+const SETTLE: Duration = Duration::from_millis(30);
+
 /// Times one question: `df_sql` through DataFusion, `other_sql` on DuckDB (and Polars when
 /// `polars`), alternately, `runs` times after one unmeasured run each.
 async fn time_one(
@@ -203,12 +213,15 @@ async fn time_one(
     }
     let (mut df, mut duck, mut pol) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs.max(1) {
+        settle().await;
         let start = Instant::now();
         w.batches(df_sql, limit).await?;
         df.push(start.elapsed().as_secs_f64() * 1000.0);
         if let Some(e) = engines.as_deref_mut() {
+            settle().await;
             duck.push(e.run("duckdb", other_sql)?.0);
             if polars {
+                settle().await;
                 pol.push(e.run("polars", other_sql)?.0);
             }
         }
