@@ -11,23 +11,12 @@ use crate::project::parts::Source;
 use crate::project::{check_fits, event_batch, event_rows, Refs, State};
 use crate::{PipelineError, Result};
 use parterre_warehouse::catalog::Table;
-use parterre_warehouse::manifest::{settle, FileEntry, Manifest, HISTORY_DIR};
+use parterre_warehouse::manifest::{newest_generation, settle, FileEntry, Manifest, HISTORY_DIR};
 use parterre_warehouse::write::{read_file, without, write_file};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-
-/// The newest generation number used by any manifest file, readable or not.
-fn newest_generation(root: &Path) -> u64 {
-    std::fs::read_dir(root.join(parterre_warehouse::manifest::MANIFEST_DIR))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json")?.parse::<u64>().ok())
-        .max()
-        .unwrap_or(0)
-}
 
 /// Rebuilds the warehouse from the log alone, as one new generation: every event replayed,
 /// the partitions written in parallel (one thread per core), then committed; the files of the
@@ -41,7 +30,7 @@ pub fn rebuild(data: &Path, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
     let total = log.checkpoint().events;
     let root = warehouse_dir(data);
     std::fs::create_dir_all(&root).map_err(|e| io(&root, e))?;
-    let mut generation = newest_generation(&root) + 1;
+    let mut generation = newest_generation(&root).unwrap_or(0) + 1;
     let mut next = Manifest::empty();
     let mut state = State::new(
         Source {
@@ -238,9 +227,13 @@ fn purge_history(root: &Path, table: Table, column: &str, ids: &HashSet<i64>) ->
                 Ok(false)
             })();
             // A file that cannot be read is deleted too: nothing may be left that could hold them.
+            // One the sweep deleted meanwhile is gone already.
             if holds.unwrap_or(true) {
-                std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
-                gone += 1;
+                match std::fs::remove_file(&path) {
+                    Ok(()) => gone += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&path, e)),
+                }
             }
         }
     }

@@ -29,6 +29,8 @@ use parterre_warehouse::write::{read_file, write_file};
 use serde::Serialize;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Settings of a pipeline.
@@ -158,6 +160,8 @@ pub struct Pipeline {
     manifest: Manifest,
     options: Options,
     last_prune: Option<Instant>,
+    /// A sweep of `_history/` is running on a thread of its own.
+    sweeping: Arc<AtomicBool>,
     _lock: File,
 }
 
@@ -185,15 +189,16 @@ impl Pipeline {
         if legacy.exists() {
             std::fs::remove_file(&legacy).map_err(|e| io(&legacy, e))?;
         }
-        sweep(&warehouse, options.grace);
         let mut p = Pipeline {
             warehouse,
             log,
             manifest,
             options,
             last_prune: None,
+            sweeping: Arc::new(AtomicBool::new(false)),
             _lock: lock,
         };
+        p.sweep_in_background();
         p.catch_up()?;
         Ok(p)
     }
@@ -379,6 +384,30 @@ impl Pipeline {
         Ok(moved)
     }
 
+    /// Deletes what the grace period no longer protects (`_history/`, old manifests) on a
+    /// thread of its own, unless a sweep is already running: after a long catch-up there may be
+    /// thousands of files to look at, and neither the start nor a step waits for them.
+    fn sweep_in_background(&self) {
+        if self.sweeping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (root, grace, sweeping) = (self.warehouse.clone(), self.options.grace, self.sweeping.clone());
+        let spawned = std::thread::Builder::new().name("parterre-sweep".into()).spawn(move || {
+            let swept = sweep(&root, grace);
+            if swept > 0 {
+                tracing::info!(
+                    "entrepôt : {swept} fichiers remplacés depuis plus de {} s supprimés",
+                    grace.as_secs()
+                );
+            }
+            sweeping.store(false, Ordering::Release);
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("entrepôt : nettoyage de _history/ non lancé : {e}");
+            self.sweeping.store(false, Ordering::Release);
+        }
+    }
+
     /// Deletes the outbox rows that have been in the log for longer than the retention
     /// (counted from when they were logged, whatever their own date), at most every 10 minutes.
     async fn prune(&mut self, store: &Store) -> Result<()> {
@@ -386,15 +415,7 @@ impl Pipeline {
             return Ok(());
         }
         self.last_prune = Some(Instant::now());
-        let root = self.warehouse.clone();
-        let grace = self.options.grace;
-        let swept = blocking(|| sweep(&root, grace));
-        if swept > 0 {
-            tracing::info!(
-                "entrepôt : {swept} fichiers remplacés depuis plus de {} s supprimés",
-                grace.as_secs()
-            );
-        }
+        self.sweep_in_background();
         let retention = chrono::Duration::from_std(self.options.outbox_retention).unwrap_or(chrono::Duration::days(7));
         let before = parterre_core::time::to_db(chrono::Utc::now() - retention);
         let Some(upto) = self

@@ -357,6 +357,30 @@ mod tests {
         assert!(e.admit("3").await.is_ok(), "a place given back is taken");
     }
 
+    /// Queries between two commits share one opened warehouse (its small tables and plans
+    /// stay in memory); the first query after a commit opens the new generation.
+    #[tokio::test]
+    async fn one_warehouse_per_generation_is_shared_and_a_commit_replaces_it() {
+        let root = std::env::temp_dir().join(format!("parterre-snapshots-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let e = Engine::new(Limits::default());
+        let resources = Limits::default().resources().unwrap();
+        let tables = crate::catalog::TABLES.to_vec();
+        let mut m = crate::manifest::Manifest::empty().next();
+        m.commit(&root, 10).unwrap();
+        let a = e.snapshot(&root, &tables, &resources).await.unwrap();
+        let b = e.snapshot(&root, &tables, &resources).await.unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "same generation, same warehouse");
+        let mut m = m.next();
+        m.commit(&root, 20).unwrap();
+        let c = e.snapshot(&root, &tables, &resources).await.unwrap();
+        assert!(!Arc::ptr_eq(&a, &c), "a commit opens the new generation");
+        let d = e.snapshot(&root, &tables[..1], &resources).await.unwrap();
+        assert!(!Arc::ptr_eq(&c, &d), "another set of tables is another warehouse");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     #[test]
     fn limits_read_as_people_write_them() {
         assert_eq!(memory_label(1024 * 1024 * 1024), "1 Go");

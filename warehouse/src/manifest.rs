@@ -196,8 +196,17 @@ impl Manifest {
     /// Every file is present with its size.
     pub fn check_files(&self, root: &Path) -> Result<()> {
         for f in self.files() {
-            let p = resolve(root, &f.path);
-            let len = std::fs::metadata(&p).map_err(|e| io(&p, e))?.len();
+            // One look at each file where it most likely is (in place), `_history/` after.
+            let live = root.join(&f.path);
+            let (p, meta) = match std::fs::metadata(&live) {
+                Ok(m) => (live, Ok(m)),
+                Err(_) => {
+                    let moved = root.join(HISTORY_DIR).join(&f.path);
+                    let m = std::fs::metadata(&moved);
+                    (moved, m)
+                }
+            };
+            let len = meta.map_err(|e| io(&p, e))?.len();
             if len != f.bytes {
                 return Err(io(&p, format!("{len} octets au lieu des {} du manifeste", f.bytes)));
             }
@@ -383,7 +392,7 @@ fn refs_generation(name: &str) -> Option<u64> {
 
 /// Deletes what the grace period no longer protects: files in `_history/` moved there longer
 /// than `grace` ago, manifests older than `grace` (the newest few always stay), reference
-/// files no kept manifest names. Returns the files deleted.
+/// files older than the one the oldest kept manifest names. Returns the files deleted.
 pub fn sweep(root: &Path, grace: Duration) -> usize {
     let now = SystemTime::now();
     let old = |p: &Path| {
@@ -403,21 +412,31 @@ pub fn sweep(root: &Path, grace: Duration) -> usize {
             }
         }
     }
-    let mut kept_refs = std::collections::HashSet::new();
+    // A manifest names the reference data its own generation or an earlier one wrote, so the
+    // manifests kept name no reference file older than the one the oldest of them names:
+    // that one manifest is read, not all of them (after a catch-up there are hundreds).
+    let mut kept = Vec::new();
     for (i, g) in generations(root).into_iter().enumerate() {
         let p = manifest_path(root, g);
         if i >= KEEP_MANIFESTS && old(&p) {
             if std::fs::remove_file(&p).is_ok() {
                 gone += 1;
             }
-        } else if let Ok(m) = parse(&p) {
-            kept_refs.extend(m.refs);
+        } else {
+            kept.push(g);
         }
     }
-    for e in std::fs::read_dir(root.join(REFS_DIR)).into_iter().flatten().flatten() {
-        let rel = format!("{REFS_DIR}/{}", e.file_name().to_string_lossy());
-        if !kept_refs.contains(&rel) && !rel.contains("/.") && std::fs::remove_file(e.path()).is_ok() {
-            gone += 1;
+    let floor = kept
+        .last()
+        .and_then(|g| parse(&manifest_path(root, *g)).ok())
+        .and_then(|m| m.refs)
+        .and_then(|r| refs_generation(r.strip_prefix(&format!("{REFS_DIR}/"))?));
+    if let Some(floor) = floor {
+        for e in std::fs::read_dir(root.join(REFS_DIR)).into_iter().flatten().flatten() {
+            let older = refs_generation(&e.file_name().to_string_lossy()).is_some_and(|g| g < floor);
+            if older && std::fs::remove_file(e.path()).is_ok() {
+                gone += 1;
+            }
         }
     }
     gone
@@ -538,6 +557,30 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         assert_eq!(sweep(&root, Duration::from_millis(1)), 1, "past it, the superseded file goes");
         assert_eq!(generations(&root), vec![2, 1], "the newest manifests stay");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_sweep_keeps_the_reference_files_the_kept_manifests_can_name() {
+        let root = scratch("refs");
+        let mut m = Manifest::empty();
+        for g in 1..=6u64 {
+            m = m.next();
+            // Reference data written by generations 1 and 3 only; the others carry it on.
+            if g == 1 || g == 3 {
+                let rel = refs_path(g);
+                write_atomic(&root.join(&rel), b"{}").unwrap();
+                m.refs = Some(rel);
+            }
+            m.commit(&root, g as i64).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        // Generations 4, 5 and 6 stay (the newest three); they all name refs 3.
+        assert_eq!(sweep(&root, Duration::from_millis(1)), 3 + 1, "manifests 1-3 and refs 1 go");
+        assert_eq!(generations(&root), vec![6, 5, 4]);
+        assert!(root.join(refs_path(3)).exists());
+        assert!(!root.join(refs_path(1)).exists());
+        assert_eq!(Manifest::readable(&root).generation, 6);
         let _ = std::fs::remove_dir_all(&root);
     }
 }

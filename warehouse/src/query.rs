@@ -3,7 +3,7 @@
 
 use crate::catalog::{Table, TABLES};
 use crate::limits::{memory_label, Limits, Resources};
-use crate::resident::{Budget, Resident, RESIDENT_BYTES, RESIDENT_ROWS};
+use crate::resident::{Budget, Residency, Resident, RESIDENT_BYTES};
 use crate::{Result, WarehouseError};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -174,21 +174,27 @@ impl Warehouse {
     /// Opens with `tables` only (the others do not exist for this session: a caller without
     /// the right to read raw events gets no `events` table), on shared `resources`.
     ///
-    /// Tables of at most [`RESIDENT_ROWS`] rows (the rollups, the small dimensions) are kept in
-    /// memory once read ([`crate::resident`]), and a query that reads only such tables is
-    /// planned on one partition: on a few thousand rows, handing batches between threads
+    /// The rollups and dimensions of at most [`crate::resident::RESIDENT_ROWS`] rows are kept
+    /// in memory once read ([`Residency::Summaries`]), and a query that reads only such tables
+    /// is planned on one partition: on a few thousand rows, handing batches between threads
     /// costs more than it saves.
     pub async fn open_in(root: &Path, config: SessionConfig, resources: &Resources, tables: &[Table]) -> Result<Self> {
-        Self::open_inner(root, config, resources, tables, RESIDENT_ROWS).await
+        Self::open_inner(root, config, resources, tables, Residency::Summaries).await
     }
 
     /// Opens with every table read from its files and every query planned on all partitions
     /// (no table kept in memory): the path large tables take, for tests to compare with.
     pub async fn open_from_files(root: &Path) -> Result<Self> {
-        Self::open_inner(root, Self::config(), &Limits::from_env().resources()?, &TABLES, 0).await
+        Self::open_inner(root, Self::config(), &Limits::from_env().resources()?, &TABLES, Residency::None).await
     }
 
-    async fn open_inner(root: &Path, config: SessionConfig, resources: &Resources, tables: &[Table], resident_rows: u64) -> Result<Self> {
+    /// Opens with every small table kept in memory, facts included: the in-memory path on a
+    /// small warehouse, for tests.
+    pub async fn open_resident(root: &Path) -> Result<Self> {
+        Self::open_inner(root, Self::config(), &Limits::from_env().resources()?, &TABLES, Residency::Small).await
+    }
+
+    async fn open_inner(root: &Path, config: SessionConfig, resources: &Resources, tables: &[Table], residency: Residency) -> Result<Self> {
         let manifest = crate::manifest::Manifest::readable(root);
         let runtime = resources.runtime_env()?;
         // A folder without a generation (none yet, or none readable) serves empty tables and
@@ -217,17 +223,18 @@ impl Warehouse {
         let budget = Budget::new(RESIDENT_BYTES);
         for t in TABLES.into_iter().filter(|t| tables.contains(t)) {
             let rows = manifest.tables.get(t.name()).map_or(0, |f| f.rows);
+            let kept = residency.keeps(t, rows);
             let provider: Arc<dyn TableProvider> = if manifest.table(t).is_empty() {
                 Arc::new(MemTable::try_new(table_schema(t), vec![vec![]])?)
             } else {
                 let files = listing_table(t, &runtime)?;
-                if rows <= resident_rows {
+                if kept {
                     Arc::new(Resident::new(files, budget.clone()))
                 } else {
                     files
                 }
             };
-            if rows <= resident_rows {
+            if kept || manifest.table(t).is_empty() {
                 small_tables.insert(t.name().to_string());
             }
             providers.push((t.name().to_string(), provider));

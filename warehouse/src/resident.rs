@@ -9,11 +9,13 @@
 //! Its rows are kept per season, and a scan asked for some seasons (`season = '2025-2026'`,
 //! `season IN (…)`) hands over only theirs, as reading the files would have.
 //!
-//! What stays in memory is bounded: only tables whose manifest counts at most
-//! [`RESIDENT_ROWS`] rows are candidates, and their decoded size is taken from a budget shared
+//! What stays in memory is bounded: only the rollups and dimensions whose manifest counts at
+//! most [`RESIDENT_ROWS`] rows are candidates ([`Residency`]; the facts are read from their
+//! files, where a count needs only the footers and a scan decodes only the columns it reads), and their decoded size is taken from a budget shared
 //! by the warehouse ([`Budget`], [`RESIDENT_BYTES`] by default); a table that does not fit is
 //! read from its files as before.
 
+use crate::catalog::Table;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
@@ -31,6 +33,29 @@ use std::sync::Arc;
 pub const RESIDENT_ROWS: u64 = 200_000;
 /// Decoded bytes the resident tables of one warehouse may take together.
 pub const RESIDENT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Which tables a warehouse keeps in memory once read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Residency {
+    /// The rollups (`agg_*`) and dimensions (`dim_*`) of at most [`RESIDENT_ROWS`] rows.
+    Summaries,
+    /// Every table of at most [`RESIDENT_ROWS`] rows, facts included (tests).
+    Small,
+    /// None: everything is read from its files.
+    None,
+}
+
+impl Residency {
+    /// Is `table`, of `rows` rows, kept?
+    pub fn keeps(self, table: Table, rows: u64) -> bool {
+        let summary = table.name().starts_with("agg_") || table.name().starts_with("dim_");
+        match self {
+            Residency::Summaries => summary && rows <= RESIDENT_ROWS,
+            Residency::Small => rows <= RESIDENT_ROWS,
+            Residency::None => false,
+        }
+    }
+}
 
 /// Bytes left for resident tables.
 #[derive(Debug)]
@@ -244,6 +269,16 @@ mod tests {
             .column(0)
             .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
             .value(0)
+    }
+
+    #[test]
+    fn rollups_and_dimensions_are_kept_facts_are_read_from_their_files() {
+        assert!(Residency::Summaries.keeps(Table::AggSalesDay, 30_000));
+        assert!(Residency::Summaries.keeps(Table::DimShow, 650));
+        assert!(!Residency::Summaries.keeps(Table::AggSales, RESIDENT_ROWS + 1));
+        assert!(!Residency::Summaries.keeps(Table::FactTicket, 60_000));
+        assert!(Residency::Small.keeps(Table::FactTicket, 60_000));
+        assert!(!Residency::None.keeps(Table::DimShow, 1));
     }
 
     #[tokio::test]

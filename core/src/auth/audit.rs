@@ -127,8 +127,9 @@ pub async fn prune(store: &Store, days: u32, now: chrono::DateTime<chrono::Utc>)
         ));
     }
     let cutoff = crate::time::to_db(now - chrono::Duration::days(i64::from(days)));
-    // Ids grow with time: find the last old row with a read (no lock held), then delete by
-    // key range, so the writer is held only for the delete itself.
+    // Find the last old row with a read (no lock held; the index on `at` makes it cost the old
+    // rows only), then delete by key range and time (imported history has old times on new
+    // ids), so the writer is held only for the delete itself.
     let (last,): (Option<i64>,) = db::query_as("SELECT MAX(id) FROM audit_log WHERE at < $1")
         .bind(&cutoff)
         .fetch_one(store.pool())
