@@ -126,8 +126,9 @@ impl std::fmt::Debug for Resources {
 }
 
 impl Resources {
-    /// A DataFusion runtime on these resources, with caches of its own (files change between
-    /// queries; the memory and the spill folder are what is shared).
+    /// A DataFusion runtime on these resources, with caches of its own: one per opened
+    /// generation, whose files never change (the memory and the spill folder are what is
+    /// shared between generations).
     pub fn runtime_env(&self) -> Result<Arc<RuntimeEnv>> {
         let mut b = RuntimeEnvBuilder::new().with_memory_pool(self.pool.clone());
         b.disk_manager = Some(self.disk.clone());

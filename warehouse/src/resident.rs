@@ -11,9 +11,9 @@
 //!
 //! What stays in memory is bounded: only the rollups and dimensions whose manifest counts at
 //! most [`RESIDENT_ROWS`] rows are candidates ([`Residency`]; the facts are read from their
-//! files, where a count needs only the footers and a scan decodes only the columns it reads), and their decoded size is taken from a budget shared
-//! by the warehouse ([`Budget`], [`RESIDENT_BYTES`] by default); a table that does not fit is
-//! read from its files as before.
+//! files, where a count needs only the footers and a scan decodes only the columns it reads),
+//! and their decoded size is taken from a budget shared by the warehouse ([`Budget`],
+//! [`RESIDENT_BYTES`] by default); a table that does not fit is read from its files as before.
 
 use crate::catalog::Table;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};

@@ -129,8 +129,10 @@ pub async fn prune(store: &Store, days: u32, now: chrono::DateTime<chrono::Utc>)
     let cutoff = crate::time::to_db(now - chrono::Duration::days(i64::from(days)));
     // Find the last old row with a read (no lock held; the index on `at` makes it cost the old
     // rows only), then delete by key range and time (imported history has old times on new
-    // ids), so the writer is held only for the delete itself.
-    let (last,): (Option<i64>,) = db::query_as("SELECT MAX(id) FROM audit_log WHERE at < $1")
+    // ids), so the writer is held only for the delete itself. `id + 0`: on a bare `MAX(id)`
+    // SQLite walks the table back from the newest id until a row is old, which is every row
+    // when none is (14 ms on the 166,000 rows of a year, at each start) instead of the index.
+    let (last,): (Option<i64>,) = db::query_as("SELECT MAX(id + 0) FROM audit_log WHERE at < $1")
         .bind(&cutoff)
         .fetch_one(store.pool())
         .await?;
