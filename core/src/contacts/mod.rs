@@ -1,5 +1,8 @@
-//! Contacts: the people who buy and attend. This issue needs only the payer of an order
-//! (found by email or created); the CRM issue extends the record.
+//! Contacts: the people who buy and attend. The sales core needs only the payer of an order
+//! (found by email or created); the CRM issue extends the record, starting with the
+//! data-quality rules every write goes through ([`quality`]).
+
+pub mod quality;
 
 use crate::db;
 use crate::error::{CoreError, FieldErrors, Result};
